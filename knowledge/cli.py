@@ -1,0 +1,138 @@
+"""`faqbot kb ...`: validate, search and evaluate a knowledge base from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .settings import Settings
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    kb = subparsers.add_parser("kb", help="work with the FAQ knowledge base")
+    commands = kb.add_subparsers(dest="kb_command", required=True)
+
+    validate = commands.add_parser("validate", help="check FAQ files; exit 1 on errors")
+    validate.add_argument("--kb", help="knowledge-base folder (default: data/faq)")
+    validate.add_argument("--quick", action="store_true", help="skip the checks that need the model")
+    validate.set_defaults(handler=cmd_validate)
+
+    search = commands.add_parser("search", help="the best entries for a question, with scores")
+    search.add_argument("--kb", help="knowledge-base folder (default: data/faq)")
+    search.add_argument("-n", type=int, default=5, help="how many entries to show")
+    search.add_argument("text", nargs="+", help="the question")
+    search.set_defaults(handler=cmd_search)
+
+    evaluate = commands.add_parser("eval", help="score the bot on a file of questions")
+    evaluate.add_argument("--kb", help="knowledge-base folder (default: data/faq)")
+    evaluate.add_argument("--queries", required=True, type=Path, help='JSONL: {"text": ..., "expected": id|null}')
+    evaluate.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    evaluate.set_defaults(handler=cmd_eval)
+
+
+def _progress(done: int, total: int) -> None:
+    if total >= 256:
+        end = "\n" if done == total else "\r"
+        print(f"embedding phrasings: {done}/{total} ({100 * done // total}%)", end=end, file=sys.stderr, flush=True)
+
+
+def _load(args, quiet: bool = False):
+    """Structural problems first (fast, no model); then the knowledge base, if valid."""
+    from .loader import EntryLoader
+
+    settings = Settings.from_env(args.kb)
+    loader = EntryLoader(settings.kb_dir, settings.default_language)
+    try:
+        result = loader.load()
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return settings, None, None
+    for problem in result.problems:
+        if not quiet or problem.severity == "error":
+            print(problem, file=sys.stderr if quiet else sys.stdout)
+    return settings, result, loader
+
+
+def _build(settings: Settings, entries):
+    from .base import KnowledgeBase
+    from .embedder import Embedder, EmbeddingCache
+
+    return KnowledgeBase.build(
+        entries,
+        Embedder(settings.model),
+        EmbeddingCache(settings.cache_path),
+        settings.default_language,
+        progress=_progress,
+    )
+
+
+def cmd_validate(args) -> int:
+    settings, result, _ = _load(args)
+    if result is None:
+        return 1
+    if result.errors:
+        print(f"{len(result.errors)} error(s) in {settings.kb_dir}")
+        return 1
+    warnings = len(result.warnings)
+    if not args.quick:
+        from .validate import near_duplicates
+
+        for problem in near_duplicates(_build(settings, result.entries)):
+            print(problem)
+            warnings += 1
+    ids = {e.id for e in result.entries}
+    languages = sorted({e.language for e in result.entries})
+    print(f"ok: {len(result.entries)} files, {len(ids)} entries ({', '.join(languages)}), {warnings} warning(s)")
+    return 0
+
+
+def cmd_search(args) -> int:
+    settings, result, _ = _load(args, quiet=True)
+    if result is None or result.errors:
+        return 1
+    kb = _build(settings, result.entries)
+    reply = kb.ask(" ".join(args.text))
+    print(f"decision: {reply.kind} (language {reply.language})")
+    for hit in reply.hits[: args.n]:
+        title = kb.entry(hit.id, reply.language).title
+        print(
+            f"{hit.score:6.3f}  {hit.id:<28} {title}   [phrasing: dense {hit.dense:.3f}, lexical {hit.lexical:.3f}; "
+            f"answer: dense {hit.answer_dense:.3f}, lexical {hit.answer_lexical:.3f}]"
+        )
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import QueryFileError, evaluate, read_queries
+
+    try:
+        queries = read_queries(args.queries)
+    except (QueryFileError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    settings, result, _ = _load(args, quiet=True)
+    if result is None or result.errors:
+        return 1
+    started = time.perf_counter()
+    kb = _build(settings, result.entries)
+    built = time.perf_counter() - started
+    try:
+        figures = evaluate(kb, queries)
+    except QueryFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(figures))
+        return 0
+    in_scope = sum(q.expected is not None for q in queries)
+    print(f"{len(queries)} queries ({in_scope} in scope, {len(queries) - in_scope} out of scope); "
+          f"{len(kb)} entries, index and calibration {built:.1f} s")
+    t = kb.calibration.thresholds
+    print(f"thresholds: answer {t.answer:.3f}, margin {t.margin:.3f}, clarify {t.clarify:.3f}; "
+          f"scoring {kb.calibration.scoring}")
+    for key, value in figures.items():
+        print(f"{key:>17}: {value}")
+    return 0

@@ -1,0 +1,144 @@
+"""Sentence embeddings, and a disk cache so that a phrasing is embedded once.
+
+The model is a setting: the converted multilingual e5 folder by default, any
+sentence-transformers folder (or hub name, where a hub is reachable) otherwise. A model
+that declares a `query` prompt (e5 does: "query: ") gets it on both sides, which is how
+e5 is meant to be used for symmetric question-to-question matching.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+Progress = Callable[[int, int], None]
+
+
+class Embedder:
+    """A sentence-transformers model that returns L2-normalised float32 rows."""
+
+    def __init__(self, model: str, batch_size: int = 64) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        if Path(model).is_dir():
+            model = str(Path(model).resolve())
+        elif model.startswith((".", os.sep)):
+            raise FileNotFoundError(
+                f"embedding model folder {model} not found (run `make model`, or set FAQBOT_EMBEDDING_MODEL)"
+            )
+        self.name = model
+        self.batch_size = batch_size
+        self._model = SentenceTransformer(model, device="cpu")
+        self.prompt = (getattr(self._model, "prompts", None) or {}).get("query", "")
+        self.dimension = int(self._model.get_embedding_dimension())
+        self.fingerprint = _fingerprint(model, self.prompt)
+        self._lock = threading.Lock()  # torch modules are not meant for concurrent calls
+
+    def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        parts = []
+        step = max(self.batch_size, 256)
+        for start in range(0, len(texts), step):
+            chunk = [self.prompt + t for t in texts[start : start + step]]
+            with self._lock:
+                parts.append(
+                    self._model.encode(
+                        chunk,
+                        batch_size=self.batch_size,
+                        normalize_embeddings=True,
+                        convert_to_numpy=True,
+                        show_progress_bar=False,
+                    )
+                )
+            if progress:
+                progress(min(start + step, len(texts)), len(texts))
+        return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
+
+    def encode_one(self, text: str) -> np.ndarray:
+        """The hot path: one customer message."""
+        return self.encode([text])[0]
+
+
+def _fingerprint(model: str, prompt: str) -> str:
+    """Identifies what the vectors mean: the model's files (not its path) and the prompt."""
+    digest = hashlib.sha1(prompt.encode())
+    folder = Path(model)
+    if folder.is_dir():
+        for name in ("faqbot_conversion.json", "config.json", "modules.json", "tokenizer.json"):
+            f = folder / name
+            if f.is_file():
+                digest.update(name.encode() + f.read_bytes()[:1_000_000])
+    else:
+        digest.update(model.encode())
+    return digest.hexdigest()[:16]
+
+
+class EmbeddingCache:
+    """Vectors by (model fingerprint, text) in SQLite, shared by the CLI and the bot.
+
+    A restart re-embeds nothing, and neither does the CLI after the bot has run.
+    SQLite copes with the action server and a CLI writing at once."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, vector BLOB, PRIMARY KEY (model, key))"
+                )
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=30)
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.sha1(text.encode()).hexdigest()
+
+    def embed(self, embedder: Embedder, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """Vectors for `texts`, computing only those not cached."""
+        model = embedder.fingerprint
+        keys = [self._key(t) for t in texts]
+        found = self._read(model, list(dict.fromkeys(keys))) if self.path is not None else {}
+        missing = {k: t for k, t in zip(keys, texts) if k not in found}
+        if missing:
+            vectors = embedder.encode(list(missing.values()), progress)
+            new = dict(zip(missing, vectors))
+            found |= new
+            if self.path is not None:
+                self._write(model, new)
+        if not keys:
+            return np.zeros((0, embedder.dimension), dtype=np.float32)
+        return np.vstack([found[k] for k in keys]).astype(np.float32, copy=False)
+
+    def _read(self, model: str, keys: list[str]) -> dict[str, np.ndarray]:
+        out = {}
+        with self._connect() as db:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = db.execute(
+                    f"SELECT key, vector FROM vectors WHERE model = ? AND key IN ({marks})", [model, *chunk]
+                )
+                for key, blob in rows:
+                    out[key] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def _write(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        with self._connect() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO vectors (model, key, vector) VALUES (?, ?, ?)",
+                [(model, k, v.astype(np.float32).tobytes()) for k, v in vectors.items()],
+            )
+

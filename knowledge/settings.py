@@ -1,0 +1,47 @@
+"""Knowledge-base settings, from the environment. Relative paths are relative to the
+project folder, so the CLI and the action server agree wherever they are started."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def project_path(value: str | os.PathLike) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+@dataclass(frozen=True)
+class Settings:
+    kb_dir: Path = PROJECT_ROOT / "data" / "faq"
+    model: str = str(PROJECT_ROOT / ".models" / "multilingual-e5-small")
+    default_language: str = "pl"
+    cache_path: Path | None = PROJECT_ROOT / ".cache" / "embeddings.sqlite3"
+    reload_interval: float = 1.0  # seconds between checks of the folder
+
+    @classmethod
+    def from_env(cls, kb_dir: str | os.PathLike | None = None) -> Settings:
+        """Settings from FAQBOT_* variables; `kb_dir` (a command-line argument, relative
+        to the current folder) wins over FAQBOT_KB_DIR."""
+        env = os.environ
+        values: dict = {}
+        if env.get("FAQBOT_KB_DIR"):
+            values["kb_dir"] = project_path(env["FAQBOT_KB_DIR"])
+        if env.get("FAQBOT_EMBEDDING_MODEL"):
+            model = env["FAQBOT_EMBEDDING_MODEL"]
+            local = project_path(model)
+            values["model"] = str(local) if local.exists() else model  # else a hub name
+        if env.get("FAQBOT_DEFAULT_LANGUAGE"):
+            values["default_language"] = env["FAQBOT_DEFAULT_LANGUAGE"]
+        if "FAQBOT_EMBEDDING_CACHE" in env:
+            raw = env["FAQBOT_EMBEDDING_CACHE"]
+            values["cache_path"] = project_path(raw) if raw else None
+        if env.get("FAQBOT_RELOAD_INTERVAL"):
+            values["reload_interval"] = float(env["FAQBOT_RELOAD_INTERVAL"])
+        if kb_dir is not None:
+            values["kb_dir"] = Path(kb_dir).resolve()
+        return cls(**values)
