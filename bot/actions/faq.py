@@ -1,0 +1,100 @@
+"""Questions answered from the FAQ: answer, offer the closest entries, or say so.
+
+Each reply is one custom payload the hub understands: the text, buttons and source the
+customer sees, and what retrieval tried (for the agent, should the conversation reach
+one). Two misses in a row hand the conversation to a human.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from knowledge.base import Reply
+from knowledge.entries import Entry
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from .knowledge_base import KB
+from .texts import human_button, language_of, say
+
+MISSES_BEFORE_HANDOFF = 2
+CANDIDATES_REPORTED = 5
+
+
+def choose_payload(entry_id: str) -> str:
+    return "/choose_entry" + json.dumps({"entry_id": entry_id})
+
+
+def source(entry: Entry) -> dict[str, str]:
+    return {"id": entry.id, "title": entry.title, "language": entry.language, "path": entry.path}
+
+
+def retrieval(text: str, reply: Reply) -> dict[str, Any]:
+    """What the agent sees of the bot's attempt: the candidates with their scores."""
+    kb = KB.current
+    t = kb.calibration.thresholds
+    return {
+        "query": text,
+        "language": reply.language,
+        "decision": reply.kind,
+        "candidates": [
+            {
+                "id": h.id,
+                "title": kb.entry(h.id, reply.language).title,
+                "score": round(h.score, 4),
+                "dense": round(h.dense, 4),
+                "lexical": round(h.lexical, 4),
+                "answer_dense": round(h.answer_dense, 4),
+                "answer_lexical": round(h.answer_lexical, 4),
+            }
+            for h in reply.hits[:CANDIDATES_REPORTED]
+        ],
+        "thresholds": {"answer": round(t.answer, 4), "margin": round(t.margin, 4), "clarify": round(t.clarify, 4)},
+        "kb_version": KB.version,
+    }
+
+
+class ActionAnswerFaq(Action):
+    def name(self) -> str:
+        return "action_answer_faq"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        language = language_of(tracker)
+        chosen = next(tracker.get_latest_entity_values("entry_id"), None)
+        if tracker.get_intent_of_latest_message() == "choose_entry" and chosen in KB.current:
+            entry = KB.current.entry(chosen, language)
+            dispatcher.utter_message(json_message={"text": entry.answer, "source": source(entry)})
+            return [SlotSet("misses", 0)]
+
+        text = tracker.latest_message.get("text") or ""
+        reply = KB.ask(text, language)
+        meta = retrieval(text, reply)
+        if reply.kind == "answer":
+            payload = {"text": reply.entry.answer, "source": source(reply.entry), "retrieval": meta}
+            dispatcher.utter_message(json_message=payload)
+            return [SlotSet("misses", 0)]
+        if reply.kind == "clarify":
+            buttons = [{"title": e.title, "payload": choose_payload(e.id)} for e in reply.options]
+            buttons.append(human_button(domain, language, "utter_button_none_of_these"))
+            payload = {"text": say(domain, "utter_clarify", language), "buttons": buttons, "retrieval": meta}
+            dispatcher.utter_message(json_message=payload)
+            return [SlotSet("misses", 0)]
+
+        misses = int(tracker.get_slot("misses") or 0) + 1
+        if misses >= MISSES_BEFORE_HANDOFF:
+            payload = {
+                "text": say(domain, "utter_handoff_after_misses", language),
+                "handoff": {"reason": "repeated_misses"},
+                "retrieval": meta,
+            }
+            dispatcher.utter_message(json_message=payload)
+            return [SlotSet("misses", 0)]
+        payload = {
+            "text": say(domain, "utter_fallback", language),
+            "buttons": [human_button(domain, language)],
+            "retrieval": meta,
+        }
+        dispatcher.utter_message(json_message=payload)
+        return [SlotSet("misses", misses)]
