@@ -1,0 +1,50 @@
+"""Rasa's REST replies -> what the customer sees and what the hub must do.
+
+Replies are custom payloads (see bot/domain.yml and bot/actions): `text` (a string, or
+one per language), `buttons`, `source`, plus `retrieval` (what the bot tried, kept for
+agents) and `handoff` (queue this conversation). Plain Rasa text replies work too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class BotMessage:
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
+    source: dict[str, Any] | None = None
+    retrieval: dict[str, Any] | None = None
+
+
+@dataclass
+class BotTurn:
+    messages: list[BotMessage]
+    handoff_reason: str | None = None
+
+
+def _localised(value: Any, language: str, default_language: str) -> str:
+    if isinstance(value, dict):
+        return str(value.get(language) or value.get(default_language) or next(iter(value.values()), ""))
+    return "" if value is None else str(value)
+
+
+def interpret(replies: list[dict[str, Any]], language: str, default_language: str = "pl") -> BotTurn:
+    turn = BotTurn(messages=[])
+    for reply in replies:
+        body = reply.get("custom") if isinstance(reply.get("custom"), dict) else reply
+        text = _localised(body.get("text"), language, default_language)
+        buttons = [
+            {"title": _localised(b.get("title"), language, default_language), "payload": str(b.get("payload", ""))}
+            for b in body.get("buttons") or []
+            if isinstance(b, dict)
+        ]
+        handoff = body.get("handoff")
+        if isinstance(handoff, dict):
+            turn.handoff_reason = str(handoff.get("reason") or "bot")
+        if text or buttons:
+            source = body.get("source") if isinstance(body.get("source"), dict) else None
+            turn.messages.append(BotMessage(text, buttons, source, body.get("retrieval")))
+    return turn

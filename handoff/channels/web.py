@@ -1,0 +1,71 @@
+"""The web channel: the chat API the website widget talks to.
+
+Input: `POST /api/conversations/<id>/messages`. Output: the replies in the response,
+and everything later (agents' replies) by `GET .../messages?after=<seq>`, which can
+long-poll with `&wait=<seconds>`. A conversation's token opens that conversation only.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, request
+
+from .. import hub, store
+from ..api.errors import ApiError
+from ..api.validation import json_body, message_text
+from ..security import bearer, matches
+from ..store import message_json
+
+blueprint = Blueprint("web_channel", __name__, url_prefix="/api/conversations")
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
+
+
+def _authorize(conversation_id: str) -> None:
+    token = bearer(request.headers.get("Authorization"))
+    if token is None:
+        raise ApiError(401, "send the conversation's token as 'Authorization: Bearer <token>'")
+    with hub().db.transaction() as session:
+        conversation = store.get(session, conversation_id)
+    if not matches(token, conversation.token_hash):
+        raise ApiError(403, "this token does not open this conversation")
+
+
+def _number(name: str, default: float, kind=int):
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ApiError(400, f"'{name}' must be a number") from None
+    if value < 0:
+        raise ApiError(400, f"'{name}' must not be negative")
+    return value
+
+
+@blueprint.post("")
+def start_conversation():
+    body = json_body(optional=True)
+    language = body.get("language")
+    if language is not None and not (isinstance(language, str) and _LANGUAGE.match(language)):
+        raise ApiError(400, '"language" must be a two-letter code such as "pl" or "en"')
+    conversation, token = hub().conversations.start("web", language)
+    return {"id": conversation.id, "token": token}, 201
+
+
+@blueprint.post("/<conversation_id>/messages")
+def post_message(conversation_id: str):
+    _authorize(conversation_id)
+    text = message_text(json_body(), hub().settings.max_message_length)
+    turn = hub().conversations.receive(conversation_id, text)
+    return {"status": turn.status, "messages": [message_json(m) for m in turn.messages]}
+
+
+@blueprint.get("/<conversation_id>/messages")
+def get_messages(conversation_id: str):
+    _authorize(conversation_id)
+    after = _number("after", 0)
+    wait = _number("wait", 0.0, float)
+    turn = hub().conversations.messages_after(conversation_id, after, wait)
+    return {"status": turn.status, "messages": [message_json(m) for m in turn.messages]}

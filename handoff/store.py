@@ -1,0 +1,137 @@
+"""Database operations on conversations, shared by the customer side and the desk.
+
+Every change that can race between hub processes is a single conditional UPDATE
+(message numbers, status changes), so the database is the only arbiter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from .models import Conversation, Handoff, Message, now
+
+
+@dataclass
+class NewMessage:
+    role: str
+    text: str
+    buttons: list[dict[str, str]] | None = None
+    source: dict[str, Any] | None = None
+    meta: dict[str, Any] | None = None
+    payload: str | None = None
+    agent_id: int | None = None
+
+
+class NotFound(LookupError):
+    pass
+
+
+class Conflict(Exception):
+    """The conversation is not in a state that allows this (e.g. claimed by someone else)."""
+
+
+def get(session: Session, conversation_id: str) -> Conversation:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound(conversation_id)
+    return conversation
+
+
+def append(session: Session, conversation_id: str, new: list[NewMessage]) -> list[Message]:
+    """Store messages with the next sequence numbers of their conversation."""
+    if not new:
+        return []
+    last = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(last_seq=Conversation.last_seq + len(new), updated_at=now())
+        .returning(Conversation.last_seq)
+    ).scalar_one()
+    stored = []
+    for offset, item in enumerate(new):
+        message = Message(
+            conversation_id=conversation_id,
+            seq=last - len(new) + 1 + offset,
+            role=item.role,
+            text=item.text,
+            buttons=item.buttons or None,
+            source=item.source,
+            meta=item.meta,
+            payload=item.payload,
+            agent_id=item.agent_id,
+        )
+        session.add(message)
+        stored.append(message)
+    session.flush()
+    return stored
+
+
+def messages_after(session: Session, conversation_id: str, after: int) -> list[Message]:
+    return list(
+        session.scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.seq > after)
+            .order_by(Message.seq)
+        )
+    )
+
+
+def transition(session: Session, conversation_id: str, allowed: tuple[str, ...], **values: Any) -> bool:
+    """Change the conversation only if its status is one of `allowed`. True if changed."""
+    result = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.status.in_(allowed))
+        .values(updated_at=now(), **values)
+    )
+    return result.rowcount == 1
+
+
+def enqueue(session: Session, conversation_id: str, reason: str) -> bool:
+    """Bot-owned -> queued, with a handoff record. False if already with humans."""
+    if not transition(session, conversation_id, ("bot", "resolved"), status="queued", queued_at=now(), agent_id=None):
+        return False
+    session.add(Handoff(conversation_id=conversation_id, reason=reason))
+    return True
+
+
+def open_handoff(session: Session, conversation_id: str) -> Handoff | None:
+    return session.scalars(
+        select(Handoff)
+        .where(Handoff.conversation_id == conversation_id, Handoff.resolved_at.is_(None))
+        .order_by(Handoff.id.desc())
+        .limit(1)
+    ).first()
+
+
+def queue_position(session: Session, conversation: Conversation) -> int:
+    """1 for the longest-waiting queued conversation."""
+    return session.scalar(
+        select(func.count())
+        .select_from(Conversation)
+        .where(Conversation.status == "queued", Conversation.queued_at <= conversation.queued_at)
+    )
+
+
+def utc(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC (SQLite hands back naive datetimes; they are UTC too)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    """A message as customers see it (the contract of the customer API)."""
+    return {
+        "seq": message.seq,
+        "role": message.role,
+        "text": message.text,
+        "buttons": message.buttons or [],
+        "source": {"id": message.source["id"], "title": message.source["title"]} if message.source else None,
+    }
