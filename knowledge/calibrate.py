@@ -17,6 +17,7 @@ still (the neighbouring entry usually does answer them).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from dataclasses import dataclass, field
 from functools import cache
@@ -73,18 +74,15 @@ def off_topic_questions() -> tuple[str, ...]:
     return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
-def calibrate(index: KnowledgeIndex, cache: EmbeddingCache, max_queries: int = 600, seed: int = 0) -> Calibration:
+def calibrate(index: KnowledgeIndex, cache: EmbeddingCache, max_phrasings: int = 1000) -> Calibration:
     """Choose scoring and thresholds for `index` (about a second for a shop's FAQ)."""
-    rng = np.random.default_rng(seed)
-    rows = np.flatnonzero(np.diff(index.starts)[index.owner] >= 2)  # phrasings whose entry has others
-    if len(rows) > max_queries // 2:
-        rows = np.sort(rng.choice(rows, max_queries // 2, replace=False))
+    rows = _sample_rows(index, max_phrasings)
     if len(rows) < MIN_SAMPLES or len(index) < 2:
         return Calibration(DEFAULT_SCORING, DEFAULT_THRESHOLDS, report={"note": "too few phrasings to calibrate"})
 
     loo = _leave_one_out(index, cache, rows)
     scoring, report = _best_scoring(loo)
-    samples = [loo, _hurried(index, cache, rows, rng), _off_topic(index, cache)]
+    samples = [loo, _hurried(index, cache, rows), _off_topic(index, cache)]
     scores = np.vstack([scoring.combine(s.channels) for s in samples])
     target = np.concatenate([s.target for s in samples])
     kind = np.concatenate([s.kind for s in samples])
@@ -92,6 +90,21 @@ def calibrate(index: KnowledgeIndex, cache: EmbeddingCache, max_queries: int = 6
     thresholds = _best_thresholds(top, second, rank, kind)
     counts = {k: int((kind == k).sum()) for k in SAMPLE_WEIGHTS}
     return Calibration(scoring, thresholds, counts, report)
+
+
+def _sample_rows(index: KnowledgeIndex, limit: int) -> np.ndarray:
+    """Phrasings whose entry has others, at most `limit`, chosen by a hash of their text:
+    an edit changes the sample only where it changed the phrasings, so a reload embeds
+    no new calibration texts but the edited ones."""
+    rows = np.flatnonzero(np.diff(index.starts)[index.owner] >= 2)
+    if len(rows) > limit:
+        order = sorted(rows, key=lambda r: _stable_hash(index.texts[r]))
+        rows = np.sort(np.asarray(order[:limit], dtype=np.int64))
+    return rows
+
+
+def _stable_hash(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
 def _leave_one_out(index: KnowledgeIndex, cache: EmbeddingCache, rows: np.ndarray) -> _Samples:
@@ -103,8 +116,8 @@ def _leave_one_out(index: KnowledgeIndex, cache: EmbeddingCache, rows: np.ndarra
     return _Samples(channels, index.owner[own], np.full(len(own), "leave_one_out"))
 
 
-def _hurried(index: KnowledgeIndex, cache: EmbeddingCache, rows: np.ndarray, rng: np.random.Generator) -> _Samples:
-    texts = [typo(fold(index.texts[r]), rng).rstrip("?").strip() for r in rows]
+def _hurried(index: KnowledgeIndex, cache: EmbeddingCache, rows: np.ndarray) -> _Samples:
+    texts = [hurried(index.texts[r]) for r in rows]
     channels = index.channels(texts, _embed(index, cache, texts))
     return _Samples(channels, index.owner[rows], np.full(len(rows), "hurried"))
 
@@ -121,10 +134,13 @@ def _embed(index: KnowledgeIndex, cache: EmbeddingCache, texts: list[str]) -> np
     return cache.embed(index.embedder, texts)
 
 
-def typo(text: str, rng: np.random.Generator) -> str:
-    """One slip of the finger: a letter dropped, two swapped, or one doubled."""
+def hurried(text: str) -> str:
+    """The phrasing as typed in a hurry: no diacritics, no question mark, and one slip of
+    the finger (a letter dropped, two swapped, or one doubled), the same for the same text."""
+    text = fold(text).rstrip("?").strip()
     if len(text) < 6:
         return text
+    rng = np.random.default_rng(_stable_hash(text))
     i = int(rng.integers(1, len(text) - 2))
     slip = int(rng.integers(3))
     if slip == 0:
@@ -150,7 +166,7 @@ def _ranked(scores: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndar
 def _best_scoring(loo: _Samples) -> tuple[Scoring, dict]:
     best = None
     for values in itertools.product(*GRID.values()):
-        scoring = Scoring(**dict(zip(GRID, values)))
+        scoring = Scoring(**dict(zip(GRID, values, strict=True)))
         _, _, rank = _ranked(scoring.combine(loo.channels), loo.target)
         mrr = float(np.mean(1.0 / (rank + 1)))
         if best is None or mrr > best[0] + 1e-9:
@@ -164,7 +180,11 @@ def _best_scoring(loo: _Samples) -> tuple[Scoring, dict]:
 
 
 def _best_thresholds(top: np.ndarray, second: np.ndarray, rank: np.ndarray, kind: np.ndarray) -> Thresholds:
-    """Grid search; the clarify threshold is searched in one broadcast per answer rule."""
+    """Grid search over (answer, margin, clarify). The value is flat over a wide range
+    of answer thresholds (measured: within 0.007 from 0.5 to 0.7 on the sample shop), so
+    the best point is noise; among rules within one standard error of the best, the one
+    that answers most is taken: an instant answer is what customers value most, and the
+    samples cannot tell those rules apart."""
     candidates = np.unique(np.quantile(top, np.linspace(0.02, 0.98, 33)))
     gap = top - second
     in_scope = rank >= 0
@@ -173,19 +193,32 @@ def _best_thresholds(top: np.ndarray, second: np.ndarray, rank: np.ndarray, kind
         mask = kind == k
         weight[mask] = share / max(1, mask.sum())
     v, o = VALUE_IN_SCOPE, VALUE_OFF_TOPIC
-    if_answered = np.where(in_scope, np.where(rank == 0, v["correct"], v["wrong"]), o["answer"]) * weight
+    if_answered = np.where(in_scope, np.where(rank == 0, v["correct"], v["wrong"]), o["answer"])
     top3 = in_scope & (rank < 3)
-    if_clarified = np.where(in_scope, np.where(top3, v["clarify_hit"], v["clarify_miss"]), o["clarify"]) * weight
-    if_fallback = np.where(in_scope, v["fallback"], o["fallback"]) * weight
+    if_clarified = np.where(in_scope, np.where(top3, v["clarify_hit"], v["clarify_miss"]), o["clarify"])
+    if_fallback = np.where(in_scope, v["fallback"], o["fallback"])
     # Value of each sample when not answered, for each clarify threshold.
     rest = np.where(top[None, :] >= candidates[:, None], if_clarified, if_fallback)
 
-    best, best_value = DEFAULT_THRESHOLDS, -np.inf
+    rules = []  # (value, thresholds, per-sample values)
     for answer_at, margin in itertools.product(candidates, MARGINS):
         answers = (top >= answer_at) & (gap >= margin)
-        values = np.where(answers, if_answered, rest).sum(axis=1)
+        outcomes = np.where(answers, if_answered, rest)
+        values = outcomes @ weight
         values[candidates > answer_at] = -np.inf
         i = int(np.argmax(values))
-        if values[i] > best_value + 1e-9:
-            best, best_value = Thresholds(float(answer_at), float(margin), float(candidates[i])), float(values[i])
-    return best
+        rules.append((float(values[i]), Thresholds(float(answer_at), float(margin), float(candidates[i])), outcomes[i]))
+    best_value, _, outcomes = max(rules, key=lambda r: r[0])
+    tolerance = _standard_error(outcomes, kind)
+    near_best = [r for r in rules if r[0] >= best_value - tolerance]
+    return min(near_best, key=lambda r: (r[1].answer, -r[0]))[1]
+
+
+def _standard_error(outcomes: np.ndarray, kind: np.ndarray) -> float:
+    """Of the weighted mean value: each kind of sample is an independent mean."""
+    variance = 0.0
+    for k, share in SAMPLE_WEIGHTS.items():
+        values = outcomes[kind == k]
+        if len(values) > 1:
+            variance += share**2 * values.var(ddof=1) / len(values)
+    return float(np.sqrt(variance))

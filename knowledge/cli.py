@@ -128,11 +128,15 @@ def cmd_eval(args) -> int:
         print(json.dumps(figures))
         return 0
     in_scope = sum(q.expected is not None for q in queries)
-    print(f"{len(queries)} queries ({in_scope} in scope, {len(queries) - in_scope} out of scope); "
-          f"{len(kb)} entries, index and calibration {built:.1f} s")
+    print(
+        f"{len(queries)} queries ({in_scope} in scope, {len(queries) - in_scope} out of scope); "
+        f"{len(kb)} entries, index and calibration {built:.1f} s"
+    )
     t = kb.calibration.thresholds
-    print(f"thresholds: answer {t.answer:.3f}, margin {t.margin:.3f}, clarify {t.clarify:.3f}; "
-          f"scoring {kb.calibration.scoring}")
+    print(
+        f"thresholds: answer {t.answer:.3f}, margin {t.margin:.3f}, clarify {t.clarify:.3f}; "
+        f"scoring {kb.calibration.scoring}"
+    )
     for key, value in figures.items():
         print(f"{key:>17}: {value}")
     return 0

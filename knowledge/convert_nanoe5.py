@@ -210,10 +210,7 @@ def bert_state(data: bytes, header: Header, tensors: dict[str, Tensor]) -> dict[
     for short, long in names.items():
         t = tensors[short]
         raw = data[t.offset : t.offset + t.length]
-        if t.quantised:
-            values = dequantise(raw, t.count)
-        else:
-            values = np.frombuffer(raw, dtype="<f4", count=t.count).copy()
+        values = dequantise(raw, t.count) if t.quantised else np.frombuffer(raw, dtype="<f4", count=t.count).copy()
         shape = _shape(short, header)
         if int(np.prod(shape)) != t.count:
             raise FormatError(f"tensor {short}: {t.count} values do not fit {shape}")
@@ -312,7 +309,7 @@ def tokenizer_json(vocabulary: Vocabulary) -> dict:
         "model": {
             "type": "Unigram",
             "unk_id": v.unk,
-            "vocab": [[piece, float(score)] for piece, score in zip(v.pieces, v.scores)],
+            "vocab": [[piece, float(score)] for piece, score in zip(v.pieces, v.scores, strict=True)],
             "byte_fallback": False,
         },
     }
@@ -393,9 +390,7 @@ def is_current(out_dir: Path, source: Path) -> bool:
     if not marker.is_file() or not (out_dir / "model.safetensors").is_file():
         return False
     info = json.loads(marker.read_text())
-    return info.get("converter_version") == CONVERTER_VERSION and info.get(
-        "source_sha256"
-    ) == _sha256(source)
+    return info.get("converter_version") == CONVERTER_VERSION and info.get("source_sha256") == _sha256(source)
 
 
 def _sha256(path: Path) -> str:

@@ -111,10 +111,10 @@ class EmbeddingCache:
         model = embedder.fingerprint
         keys = [self._key(t) for t in texts]
         found = self._read(model, list(dict.fromkeys(keys))) if self.path is not None else {}
-        missing = {k: t for k, t in zip(keys, texts) if k not in found}
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
         if missing:
             vectors = embedder.encode(list(missing.values()), progress)
-            new = dict(zip(missing, vectors))
+            new = dict(zip(missing, vectors, strict=True))
             found |= new
             if self.path is not None:
                 self._write(model, new)
@@ -141,4 +141,3 @@ class EmbeddingCache:
                 "INSERT OR REPLACE INTO vectors (model, key, vector) VALUES (?, ?, ?)",
                 [(model, k, v.astype(np.float32).tobytes()) for k, v in vectors.items()],
             )
-

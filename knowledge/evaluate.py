@@ -48,7 +48,7 @@ def read_queries(path: Path) -> list[Query]:
         except json.JSONDecodeError as exc:
             raise QueryFileError(f"{path}:{number}: not JSON: {exc.msg}") from None
         if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item["text"].strip():
-            raise QueryFileError(f"{path}:{number}: needs a non-empty \"text\"")
+            raise QueryFileError(f'{path}:{number}: needs a non-empty "text"')
         if "expected" not in item or not (item["expected"] is None or isinstance(item["expected"], str)):
             raise QueryFileError(f'{path}:{number}: needs "expected": an entry id or null')
         queries.append(Query(item["text"], item["expected"]))

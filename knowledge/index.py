@@ -146,10 +146,10 @@ class KnowledgeIndex:
         known: dict[str, np.ndarray] = {}
         if previous is not None and previous.embedder.fingerprint == self.embedder.fingerprint:
             old = previous.texts + previous.answers
-            known = dict(zip(old, np.vstack([previous.vectors, previous.answer_vectors])))
+            known = dict(zip(old, np.vstack([previous.vectors, previous.answer_vectors]), strict=True))
         missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
-            known |= dict(zip(missing, cache.embed(self.embedder, missing, progress)))
+            known |= dict(zip(missing, cache.embed(self.embedder, missing, progress), strict=True))
         if not texts:
             return np.zeros((0, self.embedder.dimension), dtype=np.float32)
         return np.ascontiguousarray(np.vstack([known[t] for t in texts]), dtype=np.float32)
