@@ -20,8 +20,8 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
 
 KNOWN_KEYS = ("id", "language", "questions", "tags")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_LANGUAGE = re.compile(r"^[a-z]{2}$")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_LANGUAGE = re.compile(r"[a-z]{2}")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 
 
@@ -49,6 +49,7 @@ class Entry:
     tags: tuple[str, ...] = ()
     path: str = ""
     line: int = 1  # line of the heading
+    id_line: int = 1  # line of the `id:` key (1 when the id comes from the file name)
     question_lines: tuple[int, ...] = field(default=(), compare=False)
 
     @property
@@ -111,7 +112,9 @@ def parse_text(text: str, rel: str, default_id: str, default_language: str) -> t
 
     if any(p.severity == "error" for p in problems):
         return None, problems
-    question_lines = tuple(key_lines.get(f"questions[{i}]", key_lines.get("questions", 1)) for i in range(len(questions)))
+    question_lines = tuple(
+        key_lines.get(f"questions[{i}]", key_lines.get("questions", 1)) for i in range(len(questions))
+    )
     entry = Entry(
         id=str(entry_id),
         language=str(language),
@@ -121,6 +124,7 @@ def parse_text(text: str, rel: str, default_id: str, default_language: str) -> t
         tags=tuple(str(t) for t in tags),
         path=rel,
         line=heading_at,
+        id_line=key_lines.get("id", 1),
         question_lines=question_lines,
     )
     return entry, problems
@@ -174,10 +178,10 @@ def _body(lines: list[str], start: int, rel: str) -> tuple[int, str, str, list[P
         line = lines[i]
         if _FENCE.match(line):
             in_fence = not in_fence
-        is_heading = not in_fence and line.startswith("# ")
+        is_heading = not in_fence and (line.startswith("# ") or line.rstrip() == "#")
         if heading_at is None:
             if is_heading:
-                heading_at, title = i + 1, line[2:].strip()
+                heading_at, title = i + 1, line[1:].strip()
             elif line.strip():
                 problems.append(Problem(rel, i + 1, "text before the '# Question' heading"))
                 return i + 1, "", "", problems
@@ -199,11 +203,13 @@ def _body(lines: list[str], start: int, rel: str) -> tuple[int, str, str, list[P
 
 def _check_fields(rel: str, key_lines: dict[str, int], entry_id, language, questions, tags) -> list[Problem]:
     problems = []
-    if not isinstance(entry_id, str) or not _ID.match(entry_id):
+    if not isinstance(entry_id, str) or not _ID.fullmatch(entry_id):
         problems.append(
             Problem(rel, key_lines.get("id", 1), f"id {entry_id!r} must be letters, digits, '-', '_' or '.'")
         )
-    if not isinstance(language, str) or not _LANGUAGE.match(language):
+    if isinstance(language, bool):  # YAML reads a bare `no` (Norwegian) as false
+        problems.append(Problem(rel, key_lines.get("language", 1), "put the language code in quotes, e.g. 'no'"))
+    elif not isinstance(language, str) or not _LANGUAGE.fullmatch(language):
         problems.append(
             Problem(rel, key_lines.get("language", 1), f"language {language!r} must be a two-letter code like pl or en")
         )

@@ -90,7 +90,7 @@ def duplicate_ids(entries: list[Entry]) -> list[Problem]:
             problems.append(
                 Problem(
                     entry.path,
-                    1,
+                    entry.id_line,
                     f"duplicate id '{entry.id}' in language {entry.language} "
                     f"(also in {first.path}); give one of them another id",
                 )

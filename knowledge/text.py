@@ -11,7 +11,7 @@ import re
 import unicodedata
 
 # Letters NFKD does not decompose into a base letter plus a mark.
-_FOLD_EXTRA = str.maketrans({"ł": "l", "Ł": "l", "ß": "ss", "ø": "o", "đ": "d", "æ": "ae", "œ": "oe"})
+_FOLD_EXTRA = str.maketrans({"ł": "l", "ß": "ss", "ø": "o", "đ": "d", "æ": "ae", "œ": "oe"})  # after lower()
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _POLISH_LETTERS = set("ąćęłńóśźż")
 
@@ -44,7 +44,7 @@ _ENGLISH_WORDS = frozenset(
 
 def fold(text: str) -> str:
     """Lower-case ASCII: `Zwrócić` and `zwrocic` become the same string."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD_EXTRA).lower())
+    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_FOLD_EXTRA))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
