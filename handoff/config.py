@@ -27,6 +27,7 @@ class HubSettings:
     rasa_timeout: float = 20.0  # seconds; a reply slower than this counts as the bot being down
     redis_url: str = ""  # empty: live events stay inside this process
     default_language: str = "pl"
+    languages: tuple[str, ...] = ("pl", "en")  # what the bot's texts and the FAQ are written in
     max_message_length: int = 2000
     long_poll_max: float = 25.0  # seconds a GET ...?wait= may hold
 

@@ -97,8 +97,10 @@ class Conversations:
     def _store_bot_turn(
         self, conversation: Conversation, customer_message: Message, turn: BotTurn, understood: Any, language: str
     ) -> Turn:
-        new = [NewMessage("bot", m.text, m.buttons, m.source, {"retrieval": m.retrieval} if m.retrieval else None)
-               for m in turn.messages]
+        new = [
+            NewMessage("bot", m.text, m.buttons, m.source, {"retrieval": m.retrieval} if m.retrieval else None)
+            for m in turn.messages
+        ]
         with self.db.transaction() as session:
             if understood:
                 stored_customer = session.get(Message, customer_message.id)
@@ -112,7 +114,9 @@ class Conversations:
 
     def _bot_failed(self, conversation: Conversation, language: str) -> Turn:
         with self.db.transaction() as session:
-            messages = store.append(session, conversation.id, [NewMessage("system", hub_text("bot_unavailable", language))])
+            messages = store.append(
+                session, conversation.id, [NewMessage("system", hub_text("bot_unavailable", language))]
+            )
             messages += self._enqueue(session, conversation.id, "bot_unavailable", language)
             status = store.get(session, conversation.id).status
         self._notify(conversation.id, queue_changed=True)
@@ -143,7 +147,9 @@ class Conversations:
             return Turn(conversation.status, store.messages_after(session, conversation_id, after))
 
     def _notify(self, conversation_id: str, queue_changed: bool = False) -> None:
-        self.pubsub.publish(conversation_channel(conversation_id), {"type": "messages", "conversation": conversation_id})
+        self.pubsub.publish(
+            conversation_channel(conversation_id), {"type": "messages", "conversation": conversation_id}
+        )
         if queue_changed:
             self.pubsub.publish(QUEUE_CHANNEL, {"type": "queue", "conversation": conversation_id})
 

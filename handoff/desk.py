@@ -152,7 +152,9 @@ class Desk:
         return self.conversation(conversation_id)
 
     def _notify(self, conversation_id: str, queue_changed: bool) -> None:
-        self.pubsub.publish(conversation_channel(conversation_id), {"type": "messages", "conversation": conversation_id})
+        self.pubsub.publish(
+            conversation_channel(conversation_id), {"type": "messages", "conversation": conversation_id}
+        )
         if queue_changed:
             self.pubsub.publish(QUEUE_CHANNEL, {"type": "queue", "conversation": conversation_id})
 
@@ -207,4 +209,3 @@ def _context(conversation: Conversation, messages: list[Message], handoffs: list
             "earlier_handoffs": max(0, len(handoffs) - 1),
         },
     }
-

@@ -74,9 +74,7 @@ def append(session: Session, conversation_id: str, new: list[NewMessage]) -> lis
 def messages_after(session: Session, conversation_id: str, after: int) -> list[Message]:
     return list(
         session.scalars(
-            select(Message)
-            .where(Message.conversation_id == conversation_id, Message.seq > after)
-            .order_by(Message.seq)
+            select(Message).where(Message.conversation_id == conversation_id, Message.seq > after).order_by(Message.seq)
         )
     )
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from knowledge.base import Reply
-from knowledge.entries import Entry
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+
+from knowledge.base import Reply
+from knowledge.entries import Entry
 
 from .knowledge_base import KB
 from .texts import human_button, language_of, say

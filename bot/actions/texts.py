@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from knowledge.text import detect_language
 from rasa_sdk import Tracker
+
+from knowledge.text import detect_language
 
 DEFAULT_LANGUAGE = "pl"
 HUMAN_PAYLOAD = "/request_human"

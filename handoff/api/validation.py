@@ -27,4 +27,10 @@ def message_text(body: dict[str, Any], max_length: int) -> str:
     text = text.strip()
     if len(text) > max_length:
         raise ApiError(413, f'"text" is longer than {max_length} characters')
+    if "\x00" in text:
+        raise ApiError(400, '"text" must not contain NUL characters')
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, '"text" is not valid Unicode (a lone surrogate?)') from None
     return text

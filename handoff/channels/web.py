@@ -7,8 +7,6 @@ long-poll with `&wait=<seconds>`. A conversation's token opens that conversation
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, request
 
 from .. import hub, store
@@ -18,7 +16,7 @@ from ..security import bearer, matches
 from ..store import message_json
 
 blueprint = Blueprint("web_channel", __name__, url_prefix="/api/conversations")
-_LANGUAGE = re.compile(r"^[a-z]{2}$")
+MAX_SEQ = 2**31 - 1  # message numbers are 32-bit integers in the database
 
 
 def _authorize(conversation_id: str) -> None:
@@ -31,7 +29,7 @@ def _authorize(conversation_id: str) -> None:
         raise ApiError(403, "this token does not open this conversation")
 
 
-def _number(name: str, default: float, kind=int):
+def _number(name: str, default: float, kind=int, maximum: float = MAX_SEQ):
     raw = request.args.get(name)
     if raw is None:
         return default
@@ -39,8 +37,8 @@ def _number(name: str, default: float, kind=int):
         value = kind(raw)
     except ValueError:
         raise ApiError(400, f"'{name}' must be a number") from None
-    if value < 0:
-        raise ApiError(400, f"'{name}' must not be negative")
+    if not 0 <= value <= maximum:
+        raise ApiError(400, f"'{name}' must be between 0 and {maximum}")
     return value
 
 
@@ -48,8 +46,9 @@ def _number(name: str, default: float, kind=int):
 def start_conversation():
     body = json_body(optional=True)
     language = body.get("language")
-    if language is not None and not (isinstance(language, str) and _LANGUAGE.match(language)):
-        raise ApiError(400, '"language" must be a two-letter code such as "pl" or "en"')
+    supported = hub().settings.languages
+    if language is not None and language not in supported:
+        raise ApiError(400, f'"language" must be one of: {", ".join(supported)}')
     conversation, token = hub().conversations.start("web", language)
     return {"id": conversation.id, "token": token}, 201
 
