@@ -51,10 +51,15 @@ def free_port() -> int:
 class Service:
     name: str
     command: list[str]
-    ready_url: str
+    port: int
+    ready_path: str  # answers 200 once the service can do its work
     env: dict[str, str]
     log_path: Path
     process: subprocess.Popen | None = None
+
+    @property
+    def ready_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.ready_path}"
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,7 +106,8 @@ class Stack:
 
     actions_port: int = field(default_factory=free_port)
     rasa_port: int = field(default_factory=free_port)
-    hub_port: int | None = None  # None: no hub process (the tests run the hub in-process)
+    hub_port: int | None = None  # None: no hub process
+    with_actions: bool = True  # False: Rasa points at an action server that is not there (tests)
     rasa_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     env: dict[str, str] = field(default_factory=dict)  # extra environment for all (FAQBOT_KB_DIR, ...)
     log_dir: Path = LOGS
@@ -123,37 +129,54 @@ class Stack:
         actions = Service(
             "action server",
             [str(VENV / "python"), "-m", "rasa_sdk", "--actions", "bot.actions", "--port", str(self.actions_port)],
-            f"{self.actions_url}/health",
+            self.actions_port,
+            "/health",
             {"SANIC_HOST": "127.0.0.1", **self.env},
             self.log_dir / "actions.log",
         )
         rasa = Service(
             "rasa",
             [
-                str(RASA_VENV / "rasa"), "run",
-                "--enable-api", "--auth-token", self.rasa_token,
-                "--interface", "127.0.0.1", "--port", str(self.rasa_port),
-                "--model", str(RASA_MODEL),
-                "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml",
+                str(RASA_VENV / "rasa"),
+                "run",
+                "--enable-api",
+                "--auth-token",
+                self.rasa_token,
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(self.rasa_port),
+                "--model",
+                str(RASA_MODEL),
+                "--endpoints",
+                "bot/endpoints.yml",
+                "--credentials",
+                "bot/credentials.yml",
             ],
-            f"{self.rasa_url}/status?token={self.rasa_token}",
+            self.rasa_port,
+            f"/status?token={self.rasa_token}",
             {"ACTION_SERVER_URL": f"{self.actions_url}/webhook", **self.env},
             self.log_dir / "rasa.log",
         )
-        services = [actions, rasa]
+        services = [actions, rasa] if self.with_actions else [rasa]
         if self.hub_port is not None:
             services.append(
                 Service(
                     "hub",
                     [
                         str(VENV / "gunicorn"),
-                        "--bind", f"127.0.0.1:{self.hub_port}",
-                        "--workers", os.environ.get("HUB_WORKERS", "1"),
-                        "--threads", "16",
-                        "--timeout", "60",
+                        "--bind",
+                        f"127.0.0.1:{self.hub_port}",
+                        "--workers",
+                        os.environ.get("HUB_WORKERS", "1"),
+                        "--threads",
+                        "16",
+                        "--timeout",
+                        "60",
                         "handoff.wsgi:app",
                     ],
-                    f"{self.hub_url}/health",
+                    self.hub_port,
+                    "/health",
                     {"RASA_URL": self.rasa_url, "RASA_TOKEN": self.rasa_token, **self.env},
                     self.log_dir / "hub.log",
                 )
@@ -163,15 +186,23 @@ class Stack:
     def start(self, timeout: float = 240.0, report: Callable[[str], None] = lambda _: None) -> Stack:
         """Start everything and return once all answer; raise (after stopping what
         started) if one dies or does not come up in time."""
+        self.launch()
+        return self.wait(timeout, report)
+
+    def launch(self) -> Stack:
+        """Start the processes without waiting for them (several stacks start in parallel)."""
         if not RASA_MODEL.exists():
             raise RuntimeError(f"{RASA_MODEL} is missing: run `make model` (or `make run`)")
         self.services = self.build()
         for service in self.services:
-            port = int(service.ready_url.split(":")[2].split("/")[0])
-            if not port_is_free(port):
-                raise RuntimeError(f"port {port} for the {service.name} is already in use (another `make run`?)")
+            if not port_is_free(service.port):
+                raise RuntimeError(f"port {service.port} for the {service.name} is in use (another `make run`?)")
         for service in self.services:
             service.start()
+        return self
+
+    def wait(self, timeout: float = 240.0, report: Callable[[str], None] = lambda _: None) -> Stack:
+        """Return once every process answers; stop them all and raise if one dies first."""
         deadline = time.monotonic() + timeout
         pending = list(self.services)
         while pending:
