@@ -21,6 +21,7 @@ from . import store
 from .bot_replies import BotTurn, interpret
 from .config import HubSettings
 from .db import Database
+from .events import conversation_channel, notify
 from .models import Conversation, Message
 from .pubsub import PubSub
 from .rasa_client import BotUnavailable, RasaClient
@@ -29,12 +30,6 @@ from .store import NewMessage
 from .texts import text as hub_text
 
 log = logging.getLogger(__name__)
-
-QUEUE_CHANNEL = "queue"
-
-
-def conversation_channel(conversation_id: str) -> str:
-    return f"conversation:{conversation_id}"
 
 
 @dataclass
@@ -77,7 +72,7 @@ class Conversations:
             with_humans = conversation.status in ("queued", "assigned")
             if conversation.status == "resolved":
                 store.transition(session, conversation_id, ("resolved",), status="bot", agent_id=None)
-        self._notify(conversation_id, with_humans)
+        notify(self.pubsub, conversation_id, with_humans)
         if with_humans:
             return Turn(conversation.status, [])
         return self._ask_bot(conversation, customer_message, payload or text, language)
@@ -109,7 +104,7 @@ class Conversations:
             if turn.handoff_reason:
                 messages += self._enqueue(session, conversation.id, turn.handoff_reason, language)
             status = store.get(session, conversation.id).status
-        self._notify(conversation.id, queue_changed=bool(turn.handoff_reason))
+        notify(self.pubsub, conversation.id, queue_changed=bool(turn.handoff_reason))
         return Turn(status, messages)
 
     def _bot_failed(self, conversation: Conversation, language: str) -> Turn:
@@ -119,7 +114,7 @@ class Conversations:
             )
             messages += self._enqueue(session, conversation.id, "bot_unavailable", language)
             status = store.get(session, conversation.id).status
-        self._notify(conversation.id, queue_changed=True)
+        notify(self.pubsub, conversation.id, queue_changed=True)
         return Turn(status, messages)
 
     def _enqueue(self, session, conversation_id: str, reason: str, language: str) -> list[Message]:
@@ -145,13 +140,6 @@ class Conversations:
         with self.db.transaction() as session:
             conversation = store.get(session, conversation_id)
             return Turn(conversation.status, store.messages_after(session, conversation_id, after))
-
-    def _notify(self, conversation_id: str, queue_changed: bool = False) -> None:
-        self.pubsub.publish(
-            conversation_channel(conversation_id), {"type": "messages", "conversation": conversation_id}
-        )
-        if queue_changed:
-            self.pubsub.publish(QUEUE_CHANNEL, {"type": "queue", "conversation": conversation_id})
 
 
 def _pressed_button(session, conversation_id: str, text: str) -> tuple[str, str | None]:

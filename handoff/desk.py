@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 
 from . import store
-from .conversations import QUEUE_CHANNEL, conversation_channel
 from .db import Database
+from .events import notify
 from .models import Agent, Conversation, Handoff, Message, now
 from .pubsub import PubSub
 from .security import digest, new_token
@@ -112,7 +112,7 @@ class Desk:
     def claim(self, conversation_id: str, agent: Agent) -> dict[str, Any]:
         with self.db.transaction() as session:
             self._claim(session, conversation_id, agent)
-        self._notify(conversation_id, queue_changed=True)
+        notify(self.pubsub, conversation_id, queue_changed=True)
         return self.conversation(conversation_id)
 
     def _claim(self, session, conversation_id: str, agent: Agent) -> None:
@@ -132,7 +132,7 @@ class Desk:
             claimed = conversation.status == "queued"
             self._claim(session, conversation_id, agent)
             (message,) = store.append(session, conversation_id, [NewMessage("agent", text, agent_id=agent.id)])
-        self._notify(conversation_id, queue_changed=claimed)
+        notify(self.pubsub, conversation_id, queue_changed=claimed)
         return message
 
     def resolve(self, conversation_id: str, agent: Agent) -> dict[str, Any]:
@@ -148,15 +148,8 @@ class Desk:
             if handoff is not None:
                 handoff.resolved_at, handoff.resolved_by = now(), agent.id
             store.append(session, conversation_id, [NewMessage("system", hub_text("resolved", language))])
-        self._notify(conversation_id, queue_changed=True)
+        notify(self.pubsub, conversation_id, queue_changed=True)
         return self.conversation(conversation_id)
-
-    def _notify(self, conversation_id: str, queue_changed: bool) -> None:
-        self.pubsub.publish(
-            conversation_channel(conversation_id), {"type": "messages", "conversation": conversation_id}
-        )
-        if queue_changed:
-            self.pubsub.publish(QUEUE_CHANNEL, {"type": "queue", "conversation": conversation_id})
 
 
 def _unavailable(conversation: Conversation) -> str:

@@ -43,9 +43,12 @@ class Channels:
     answer_dense: np.ndarray
     answer_lexical: np.ndarray
 
+    def arrays(self) -> list[np.ndarray]:
+        return [getattr(self, f.name) for f in fields(self)]
+
     @classmethod
     def stack(cls, parts: Sequence[Channels]) -> Channels:
-        return cls(*(np.vstack([getattr(p, f.name) for p in parts]) for f in fields(cls)))
+        return cls(*(np.vstack(arrays) for arrays in zip(*(p.arrays() for p in parts), strict=True)))
 
 
 @dataclass(frozen=True)
@@ -89,8 +92,9 @@ class Hit:
 def _spans(starts: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows of the given groups (rows of a group are contiguous) and where each begins."""
     lengths = starts[groups + 1] - starts[groups]
-    rows = np.concatenate([np.arange(starts[g], starts[g + 1]) for g in groups])
-    return rows, np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    bounds = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    rows = np.arange(lengths.sum()) + np.repeat(starts[groups] - bounds, lengths)
+    return rows, bounds
 
 
 class KnowledgeIndex:

@@ -2,9 +2,10 @@
 retrain and no restart.
 
 A background thread polls the folder. On a change it re-parses the changed files,
-embeds only phrasings it has not seen, builds and calibrates a new snapshot while the
-old one keeps answering, then swaps the reference (one assignment, atomic in Python).
-If the new files do not validate, the old snapshot stays and the problems are logged.
+embeds only phrasings it has not seen and builds a new index while the old one keeps
+answering, then swaps the reference (one assignment, atomic in Python); thresholds for
+the new index are calibrated next and swapped in the same way. If the new files do not
+validate, the old snapshot stays and the problems are logged.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import time
 from pathlib import Path
 
 from .base import KnowledgeBase, Reply
+from .calibrate import calibrate
 from .embedder import Embedder, EmbeddingCache, Progress
 from .entries import Problem
+from .index import KnowledgeIndex
 from .loader import EntryLoader, FileState
 from .settings import Settings
 
@@ -31,7 +34,8 @@ class LiveKnowledgeBase:
         self.loader = EntryLoader(settings.kb_dir, settings.default_language)
         self.problems: list[Problem] = []
         self.version = 0  # bumped on every swap
-        self.last_reload_seconds = 0.0
+        self.last_swap_seconds = 0.0  # edit -> new entries answering
+        self.last_reload_seconds = 0.0  # edit -> new thresholds too
         self._files: dict[Path, FileState] = {}
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
@@ -71,16 +75,20 @@ class LiveKnowledgeBase:
                     "; ".join(str(p) for p in result.errors),
                 )
                 return False
-            new = KnowledgeBase.build(
-                result.entries, self.embedder, self.cache, self.settings.default_language, previous=self.current
-            )
-            self.current = new
+            # The new entries go live with the current thresholds at once; calibrating
+            # the new index takes longer on a large knowledge base, and follows.
+            index = KnowledgeIndex(result.entries, self.embedder, self.cache, previous=self.current.index)
+            language = self.settings.default_language
+            self.current = KnowledgeBase(index, self.current.calibration, language)
             self.version += 1
+            self.last_swap_seconds = time.perf_counter() - started
+            self.current = KnowledgeBase(index, calibrate(index, self.cache), language)
             self.last_reload_seconds = time.perf_counter() - started
             log.info(
-                "knowledge base reloaded: version %d, %d entries, %.2f s",
+                "knowledge base reloaded: version %d, %d entries, live after %.2f s, calibrated after %.2f s",
                 self.version,
-                len(new),
+                len(index),
+                self.last_swap_seconds,
                 self.last_reload_seconds,
             )
             return True

@@ -8,31 +8,16 @@ the line and the meaningful part of each message.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
 from knowledge.entries import Entry, Problem, parse_file, parse_text
 from knowledge.loader import EntryLoader, duplicate_ids
-
-
-def lines(*source: str) -> str:
-    """File text from its lines: argument k is line k, which keeps line numbers readable."""
-    return "\n".join(source) + "\n"
+from tests.faq_files import lines, write
 
 
 def parse(text: str, rel: str = "zwroty/jak-oddac.md", default_id: str = "jak-oddac", default_language: str = "pl"):
     return parse_text(text, rel, default_id=default_id, default_language=default_language)
-
-
-def write(root: Path, rel: str, text: str | bytes) -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
 
 
 def shown(problems: list[Problem]) -> list[str]:

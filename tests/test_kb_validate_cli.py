@@ -9,21 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.faq_files import lines, write
+
 FAQBOT = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "faqbot"
-
-
-def lines(*source: str) -> str:
-    return "\n".join(source) + "\n"
-
-
-def write(root: Path, rel: str, text: str | bytes) -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
 
 
 def faq(title: str = "Pytanie?", answer: str = "Odpowiedź.", **front: str) -> str:

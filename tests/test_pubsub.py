@@ -138,6 +138,7 @@ def test_event_from_another_thread_wakes_a_waiting_get(pubsub):
             event, elapsed = timed_get(events, 10)
         finally:
             publisher.cancel()
+            publisher.join()  # its PUBLISH reply may still be in flight: let it land before teardown
     assert event == {"n": "woken"}
     assert 0.2 <= elapsed < 3
 

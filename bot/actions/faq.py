@@ -14,7 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from knowledge.base import Reply
+from knowledge.base import KnowledgeBase, Reply
 from knowledge.entries import Entry
 
 from .knowledge_base import KB
@@ -32,9 +32,8 @@ def source(entry: Entry) -> dict[str, str]:
     return {"id": entry.id, "title": entry.title, "language": entry.language, "path": entry.path}
 
 
-def retrieval(text: str, reply: Reply) -> dict[str, Any]:
+def retrieval(kb: KnowledgeBase, text: str, reply: Reply, version: int) -> dict[str, Any]:
     """What the agent sees of the bot's attempt: the candidates with their scores."""
-    kb = KB.current
     t = kb.calibration.thresholds
     return {
         "query": text,
@@ -53,7 +52,7 @@ def retrieval(text: str, reply: Reply) -> dict[str, Any]:
             for h in reply.hits[:CANDIDATES_REPORTED]
         ],
         "thresholds": {"answer": round(t.answer, 4), "margin": round(t.margin, 4), "clarify": round(t.clarify, 4)},
-        "kb_version": KB.version,
+        "kb_version": version,
     }
 
 
@@ -63,15 +62,16 @@ class ActionAnswerFaq(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         language = language_of(tracker)
+        kb, version = KB.current, KB.version  # one snapshot for the whole reply, even mid-reload
         chosen = next(tracker.get_latest_entity_values("entry_id"), None)
-        if tracker.get_intent_of_latest_message() == "choose_entry" and chosen in KB.current:
-            entry = KB.current.entry(chosen, language)
+        if tracker.get_intent_of_latest_message() == "choose_entry" and chosen in kb:
+            entry = kb.entry(chosen, language)
             dispatcher.utter_message(json_message={"text": entry.answer, "source": source(entry)})
             return [SlotSet("misses", 0)]
 
         text = tracker.latest_message.get("text") or ""
-        reply = KB.ask(text, language)
-        meta = retrieval(text, reply)
+        reply = kb.ask(text, language)
+        meta = retrieval(kb, text, reply, version)
         if reply.kind == "answer":
             payload = {"text": reply.entry.answer, "source": source(reply.entry), "retrieval": meta}
             dispatcher.utter_message(json_message=payload)
