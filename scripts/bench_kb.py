@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -74,10 +75,17 @@ def percentiles(values: list[float]) -> str:
     return f"p50 {np.percentile(values, 50):.2f} ms, p95 {np.percentile(values, 95):.2f} ms"
 
 
-def bench(size: int, embedder: Embedder, n_queries: int) -> dict:
+def copy_sample(folder: Path) -> list[str]:
+    """The sample shop itself; its evaluation questions are the queries."""
+    shutil.copytree(ROOT / "data" / "faq", folder)
+    lines = (ROOT / "tests" / "eval" / "queries.jsonl").read_text().splitlines()
+    return [json.loads(line)["text"] for line in lines if line.strip()]
+
+
+def bench(size: int | str, embedder: Embedder, n_queries: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "faq"
-        questions = make_kb(folder, size)
+        questions = copy_sample(folder) if size == "sample" else make_kb(folder, int(size))
         cache = ROOT / ".cache" / "bench" / f"embeddings-{size}.sqlite3"  # kept: a rerun skips the embedding
         print(f"  embedding cache {cache.relative_to(ROOT)} ({'warm' if cache.exists() else 'cold'})", flush=True)
         settings = Settings(kb_dir=folder, cache_path=cache)
@@ -108,7 +116,7 @@ def bench(size: int, embedder: Embedder, n_queries: int) -> dict:
         assert swapped, "the edit was not picked up"
 
         return {
-            "entries": size,
+            "entries": len(index) if size == "sample" else size,
             "phrasings": len(index.texts),
             "build_s": round(build, 1),
             "reload_one_edit_s": round(reload, 2),
@@ -129,7 +137,7 @@ def progress(done: int, total: int) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--sizes", nargs="+", default=["sample", "1000", "10000"], help="entries, or 'sample'")
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args()
     base = rss_mb()

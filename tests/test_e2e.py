@@ -202,11 +202,18 @@ def test_polish_conversation(hub):
     assert only(back)["source"]["id"] == "payment-blik"
 
 
-def test_english_conversation_with_two_misses(hub):
+def test_english_conversation(hub):
     customer = Customer(hub, "en")
     assert only(customer.say("hello"))["text"].startswith("Hello")
     answer = only(customer.say("how do I return an item?"))
     assert answer["source"] == {"id": "returns-how", "title": "How do I return an item?"}
+
+    clarification = only(customer.say("change my order"))
+    titles = {b["title"]: b["payload"] for b in clarification["buttons"]}
+    assert clarification["text"].startswith("I'm not sure")
+    assert "Can I change my order after placing it?" in titles and "None of these – a consultant" in titles
+    picked = only(customer.say(titles["Can I change my order after placing it?"]))
+    assert picked["source"] == {"id": "order-change", "title": "Can I change my order after placing it?"}
 
     miss = customer.say("what is the capital of australia")
     assert miss["status"] == "bot"
