@@ -67,8 +67,7 @@ class Conversations:
             (customer_message,) = store.append(
                 session, conversation_id, [NewMessage("customer", shown, payload=payload, meta={"language": language})]
             )
-            if language != conversation.language:
-                conversation.language = language
+            conversation.language = language  # a customer may switch languages mid-chat
             with_humans = conversation.status in ("queued", "assigned")
             if conversation.status == "resolved":
                 store.transition(session, conversation_id, ("resolved",), status="bot", agent_id=None)
@@ -90,7 +89,12 @@ class Conversations:
         return self._store_bot_turn(conversation, customer_message, turn, understood, language)
 
     def _store_bot_turn(
-        self, conversation: Conversation, customer_message: Message, turn: BotTurn, understood: Any, language: str
+        self,
+        conversation: Conversation,
+        customer_message: Message,
+        turn: BotTurn,
+        understood: dict[str, Any] | None,
+        language: str,
     ) -> Turn:
         new = [
             NewMessage("bot", m.text, m.buttons, m.source, {"retrieval": m.retrieval} if m.retrieval else None)

@@ -16,8 +16,6 @@ from .entries import Entry
 from .index import Hit, KnowledgeIndex
 from .text import detect_language
 
-MAX_OPTIONS = 3
-
 
 @dataclass(frozen=True)
 class Reply:
@@ -43,10 +41,9 @@ class KnowledgeBase:
         embedder: Embedder,
         cache: EmbeddingCache,
         default_language: str = "pl",
-        previous: KnowledgeBase | None = None,
         progress: Progress | None = None,
     ) -> KnowledgeBase:
-        index = KnowledgeIndex(entries, embedder, cache, previous.index if previous else None, progress)
+        index = KnowledgeIndex(entries, embedder, cache, progress=progress)
         return cls(index, calibrate(index, cache), default_language)
 
     def search(self, text: str, k: int = 10) -> list[Hit]:
@@ -72,7 +69,7 @@ class KnowledgeBase:
         chosen = hits[:2]
         if len(hits) > 2 and hits[2].score >= self.calibration.thresholds.clarify:
             chosen.append(hits[2])
-        return chosen[:MAX_OPTIONS]
+        return chosen
 
     def entry(self, entry_id: str, language: str) -> Entry:
         return self.index.entry(entry_id, language, self.default_language)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import zlib
 from collections import Counter
 from collections.abc import Sequence
+from functools import cached_property
 
 import numpy as np
 from scipy import sparse
@@ -73,8 +74,9 @@ class LexicalIndex:
             return np.zeros(self.matrix.shape[0], np.float32)
         return np.asarray(self.matrix[:, ids] @ weights).ravel()
 
-    def row_matrix(self) -> sparse.csr_matrix:
-        """All indexed texts as rows, for batch scoring during calibration."""
+    @cached_property
+    def rows(self) -> sparse.csr_matrix:
+        """All indexed texts as rows, for comparing phrasings with each other (validation)."""
         return self.matrix.tocsr()
 
 

@@ -18,8 +18,7 @@ def phrasing_similarity(kb: KnowledgeBase, rows: np.ndarray) -> np.ndarray:
     """(rows, all phrasings) similarity, 0-1, by the knowledge base's own scoring."""
     index, scoring = kb.index, kb.calibration.scoring
     dense = np.clip((index.vectors[rows] @ index.vectors.T - scoring.dense_floor) / (1 - scoring.dense_floor), 0, 1)
-    lexical_rows = index.lexical.row_matrix()
-    lexical = (lexical_rows[rows] @ lexical_rows.T).toarray()
+    lexical = (index.lexical.rows[rows] @ index.lexical.rows.T).toarray()
     total = scoring.phrasing_dense + scoring.phrasing_lexical
     return (scoring.phrasing_dense * dense + scoring.phrasing_lexical * lexical) / total
 
