@@ -32,24 +32,21 @@ class LiveKnowledgeBase:
         self.embedder = embedder or Embedder(settings.model)
         self.cache = EmbeddingCache(settings.cache_path)
         self.loader = EntryLoader(settings.kb_dir, settings.default_language)
-        self.problems: list[Problem] = []
-        self.version = 0  # bumped on every swap
         self.last_swap_seconds = 0.0  # edit -> new entries answering
         self.last_reload_seconds = 0.0  # edit -> new thresholds too
-        self._files: dict[Path, FileState] = {}
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-        self._files = self.loader.scan()
+        self._files: dict[Path, FileState] = self.loader.scan()
         result = self.loader.load(self._files)
-        self.problems = result.problems
+        self.problems: list[Problem] = result.problems
         for problem in result.errors:  # nothing older to keep: serve the valid files
             log.error("knowledge base: %s (file skipped)", problem)
         self.current = KnowledgeBase.build(
             result.entries, self.embedder, self.cache, settings.default_language, progress=progress
         )
-        self.version = 1
+        self.version = 1  # bumped on every swap
 
     def ask(self, text: str, language: str | None = None) -> Reply:
         return self.current.ask(text, language)
