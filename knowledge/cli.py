@@ -44,7 +44,7 @@ def _load(args, quiet: bool = False):
     from .loader import EntryLoader
 
     settings = Settings.from_env(args.kb)
-    loader = EntryLoader(settings.kb_dir, settings.default_language)
+    loader = EntryLoader(settings.kb_dir, settings.default_language, settings.languages)
     try:
         result = loader.load()
     except FileNotFoundError as exc:

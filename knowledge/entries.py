@@ -50,6 +50,7 @@ class Entry:
     path: str = ""
     line: int = 1  # line of the heading
     id_line: int = 1  # line of the `id:` key (1 when the id comes from the file name)
+    language_line: int = 1  # line of the `language:` key (1 when it is the default)
     question_lines: tuple[int, ...] = field(default=(), compare=False)
 
     @property
@@ -72,13 +73,24 @@ class Entry:
         return hashlib.sha1(raw.encode()).hexdigest()
 
 
+def read_source(path: Path, rel: str) -> tuple[str | None, Problem | None]:
+    """A file's text, or the problem that stops an editor's file from being read."""
+    try:
+        return path.read_text(encoding="utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        return None, Problem(rel, 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+
+
+def relative(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+
+
 def parse_file(path: Path, root: Path, default_language: str) -> tuple[Entry | None, list[Problem]]:
     """Parse one FAQ file. Returns the entry (None when it has errors) and its problems."""
-    rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return None, [Problem(rel, 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
+    rel = relative(path, root)
+    text, problem = read_source(path, rel)
+    if text is None:
+        return None, [problem]
     return parse_text(text, rel, default_id=path.stem, default_language=default_language)
 
 
@@ -101,8 +113,6 @@ def parse_text(text: str, rel: str, default_id: str, default_language: str) -> t
     problems += body_problems
 
     entry_id = meta.get("id", default_id)
-    if isinstance(entry_id, int) and not isinstance(entry_id, bool):
-        entry_id = str(entry_id)
     language = meta.get("language", default_language)
     questions = meta.get("questions", [])
     tags = meta.get("tags", [])
@@ -121,20 +131,23 @@ def parse_text(text: str, rel: str, default_id: str, default_language: str) -> t
         title=title,
         answer=answer,
         questions=tuple(q.strip() for q in questions),
-        tags=tuple(str(t) for t in tags),
+        tags=tuple(t.strip() for t in tags),
         path=rel,
         line=heading_at,
         id_line=key_lines.get("id", 1),
+        language_line=key_lines.get("language", 1),
         question_lines=question_lines,
     )
     return entry, problems
 
 
 def _front_matter(source: str, rel: str, first_line: int) -> tuple[dict, dict[str, int], list[Problem]]:
-    """YAML front matter as a dict, the line of each key (and list item), and problems."""
+    """YAML front matter as a dict, the line of each key (and list item), and problems.
+
+    Values are read from the node tree as the text the editor typed: YAML 1.1 would read
+    `id: no` as false, `language: no` (Norwegian) as false and `id: 0123` as 83."""
     try:
         node = yaml.compose(source, Loader=_Loader)
-        data = yaml.load(source, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = first_line + (mark.line if mark else 0)
@@ -149,10 +162,10 @@ def _front_matter(source: str, rel: str, first_line: int) -> tuple[dict, dict[st
     key_lines: dict[str, int] = {}
     problems = []
     for key_node, value_node in node.value:
-        key = key_node.value
+        key = _as_text(key_node)
         line = first_line + key_node.start_mark.line
-        if key not in KNOWN_KEYS:
-            hint = difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.6)
+        if not isinstance(key, str) or key not in KNOWN_KEYS:
+            hint = difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.6) if isinstance(key, str) else []
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else f" (allowed: {', '.join(KNOWN_KEYS)})"
             problems.append(Problem(rel, line, f"unknown key '{key}'{suggestion}"))
             continue
@@ -163,8 +176,25 @@ def _front_matter(source: str, rel: str, first_line: int) -> tuple[dict, dict[st
         if isinstance(value_node, yaml.SequenceNode):
             for i, item in enumerate(value_node.value):
                 key_lines[f"{key}[{i}]"] = first_line + item.start_mark.line
-        meta[key] = data[key]
+        meta[key] = _as_text(value_node)
     return meta, key_lines, problems
+
+
+def _as_text(node: yaml.Node, depth: int = 0):
+    """A value as typed: every scalar (plain or quoted) is its text; lists and mappings
+    keep their shape so the field checks can say what is wrong with them. Deeper than
+    two levels nothing is valid anyway, which also stops at an alias that contains
+    itself."""
+    if isinstance(node, yaml.ScalarNode):
+        return node.value
+    if depth >= 2:
+        return None
+    if isinstance(node, yaml.SequenceNode):
+        return [_as_text(item, depth + 1) for item in node.value]
+    return {
+        k.value if isinstance(k, yaml.ScalarNode) else str(i): _as_text(v, depth + 1)
+        for i, (k, v) in enumerate(node.value)
+    }
 
 
 def _body(lines: list[str], start: int, rel: str) -> tuple[int, str, str, list[Problem]]:
@@ -207,9 +237,7 @@ def _check_fields(rel: str, key_lines: dict[str, int], entry_id, language, quest
         problems.append(
             Problem(rel, key_lines.get("id", 1), f"id {entry_id!r} must be letters, digits, '-', '_' or '.'")
         )
-    if isinstance(language, bool):  # YAML reads a bare `no` (Norwegian) as false
-        problems.append(Problem(rel, key_lines.get("language", 1), "put the language code in quotes, e.g. 'no'"))
-    elif not isinstance(language, str) or not _LANGUAGE.fullmatch(language):
+    if not isinstance(language, str) or not _LANGUAGE.fullmatch(language):
         problems.append(
             Problem(rel, key_lines.get("language", 1), f"language {language!r} must be a two-letter code like pl or en")
         )
@@ -220,6 +248,6 @@ def _check_fields(rel: str, key_lines: dict[str, int], entry_id, language, quest
             line = key_lines.get(f"questions[{i}]", key_lines.get("questions", 1))
             if not isinstance(q, str) or not q.strip():
                 problems.append(Problem(rel, line, f"question {i + 1} must be non-empty text"))
-    if not isinstance(tags, list) or not all(isinstance(t, (str, int)) for t in tags):
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
         problems.append(Problem(rel, key_lines.get("tags", 1), "tags must be a list like [returns, delivery]"))
     return problems

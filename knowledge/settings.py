@@ -15,6 +15,11 @@ def project_path(value: str | os.PathLike) -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
+def parse_languages(value: str) -> tuple[str, ...]:
+    """`pl, en` -> ("pl", "en"): a comma-separated list, as in an env file."""
+    return tuple(dict.fromkeys(code.strip().lower() for code in value.split(",") if code.strip()))
+
+
 @dataclass(frozen=True)
 class Settings:
     kb_dir: Path = PROJECT_ROOT / "data" / "faq"
@@ -22,6 +27,12 @@ class Settings:
     default_language: str = "pl"
     cache_path: Path | None = PROJECT_ROOT / ".cache" / "embeddings.sqlite3"
     reload_interval: float = 1.0  # seconds between checks of the folder
+    # Where each FAQ file's last valid text is kept, so a restart with a broken file still
+    # serves its entry (see last_good.py). None: not kept.
+    last_good_dir: Path | None = PROJECT_ROOT / ".cache" / "kb-last-good"
+    # The languages customers are answered in (the hub's too): a file in another language
+    # can never be served, which validation says.
+    languages: tuple[str, ...] = ("pl", "en")
 
     @classmethod
     def from_env(cls, kb_dir: str | os.PathLike | None = None) -> Settings:
@@ -42,6 +53,11 @@ class Settings:
             values["cache_path"] = project_path(raw) if raw else None
         if env.get("FAQBOT_RELOAD_INTERVAL"):
             values["reload_interval"] = float(env["FAQBOT_RELOAD_INTERVAL"])
+        if "FAQBOT_KB_LAST_GOOD" in env:
+            raw = env["FAQBOT_KB_LAST_GOOD"]
+            values["last_good_dir"] = project_path(raw) if raw else None
+        if env.get("FAQBOT_LANGUAGES"):
+            values["languages"] = parse_languages(env["FAQBOT_LANGUAGES"])
         if kb_dir is not None:
             values["kb_dir"] = Path(kb_dir).resolve()
         return cls(**values)

@@ -88,7 +88,7 @@ def bench(size: int | str, embedder: Embedder, n_queries: int) -> dict:
         questions = copy_sample(folder) if size == "sample" else make_kb(folder, int(size))
         cache = ROOT / ".cache" / "bench" / f"embeddings-{size}.sqlite3"  # kept: a rerun skips the embedding
         print(f"  embedding cache {cache.relative_to(ROOT)} ({'warm' if cache.exists() else 'cold'})", flush=True)
-        settings = Settings(kb_dir=folder, cache_path=cache)
+        settings = Settings(kb_dir=folder, cache_path=cache, last_good_dir=None)
 
         before = rss_mb()
         started = time.perf_counter()

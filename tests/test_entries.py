@@ -160,6 +160,57 @@ def test_numeric_id_is_text():
     assert entry.id == "404"
 
 
+# --- values are read as the editor typed them (no YAML 1.1 booleans or numbers) ---------
+
+
+@pytest.mark.parametrize("typed", ["no", "yes", "on", "off", "true", "null", "0123", "1e3", "0x1F", "1_000", "12.50"])
+def test_id_is_the_text_typed(typed):
+    entry, problems = parse(lines("---", f"id: {typed}", "---", "# Pytanie?", "Odpowiedź."))
+
+    assert problems == []
+    assert entry.id == typed
+
+
+@pytest.mark.parametrize("typed", ["no", "on", "de"])
+def test_language_is_the_text_typed(typed):
+    entry, problems = parse(lines("---", f"language: {typed}", "---", "# Pytanie?", "Odpowiedź."))
+
+    assert problems == []
+    assert entry.language == typed
+
+
+def test_questions_and_tags_are_the_text_typed():
+    text = lines("---", "questions: [yes, 12, 0123, off]", "tags: [no, 1.50, null]", "---", "# Pytanie?", "Odpowiedź.")
+    entry, problems = parse(text)
+
+    assert problems == []
+    assert entry.questions == ("yes", "12", "0123", "off")
+    assert entry.tags == ("no", "1.50", "null")
+
+
+def test_single_tag_that_looks_like_a_boolean_or_number_is_text():
+    entry, problems = parse(lines("---", "tags: no", "---", "# Pytanie?", "Odpowiedź."))
+    assert problems == [] and entry.tags == ("no",)
+
+    entry, problems = parse(lines("---", "tags: 3.5", "---", "# Pytanie?", "Odpowiedź."))
+    assert problems == [] and entry.tags == ("3.5",)
+
+
+def test_quoted_values_keep_their_escapes_and_block_lists_their_text():
+    text = lines("---", 'id: "no"', "questions:", "  - yes", "  - 'on'", "---", "# Pytanie?", "Odpowiedź.")
+    entry, problems = parse(text)
+
+    assert problems == []
+    assert (entry.id, entry.questions, entry.question_lines) == ("no", ("yes", "on"), (4, 5))
+
+
+def test_a_self_referencing_alias_is_an_error_not_a_hang():
+    problem = only_error(lines("---", "tags: &t [a, *t]", "---", "# Pytanie?", "Odpowiedź."))
+
+    assert problem.line == 2
+    assert problem.message == "tags must be a list like [returns, delivery]"
+
+
 def test_code_fence_lines_starting_with_hash_are_not_headings():
     text = lines(
         "# Jak skonfigurować webhook?",
@@ -402,7 +453,7 @@ def test_question_that_is_not_text():
     assert problem.message == "question 2 must be non-empty text"
 
 
-@pytest.mark.parametrize("bad_id", ["zwrot towaru", "zwrot/towaru", "-zwrot", "zwrót", "[a, b]", "yes"])
+@pytest.mark.parametrize("bad_id", ["zwrot towaru", "zwrot/towaru", "-zwrot", "zwrót", "[a, b]", "{a: b}", "''", "~"])
 def test_bad_id_characters_at_the_id_line(bad_id):
     problem = only_error(lines("---", "language: pl", f"id: {bad_id}", "---", "# Pytanie?", "Odpowiedź."))
 
@@ -450,7 +501,7 @@ def test_language_with_a_trailing_newline_is_rejected():
     assert "two-letter code" in problems[0].message
 
 
-@pytest.mark.parametrize("tags", ["{zwroty: 1}", "[[a, b]]", "[{a: b}]", "3.5"])
+@pytest.mark.parametrize("tags", ["{zwroty: 1}", "[[a, b]]", "[{a: b}]", "[a, '']", "''"])
 def test_tags_not_a_list(tags):
     problem = only_error(lines("---", "id: a", f"tags: {tags}", "---", "# Pytanie?", "Odpowiedź."))
 

@@ -183,3 +183,47 @@ def test_kb_pointing_at_a_file_exits_1(kb, tmp_path):
     assert "error:" in proc.stderr
     assert str(path) in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# --- languages the bot does not serve (FAQBOT_LANGUAGES) ------------------------------
+
+
+def test_a_language_the_bot_does_not_serve_is_a_warning_naming_the_supported_ones(kb, tmp_path):
+    write(kb, "zwrot.md", faq("Jak zwrócić towar?"))
+    write(kb, "zwrot.de.md", faq("Wie gebe ich etwas zurück?", id="zwrot", language="de"))
+    write(kb, "versand.md", faq("Wie lange dauert der Versand?", language="de"))
+
+    proc = validate(kb, tmp_path)
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    unsupported = "warning: language 'de' is not supported (the bot answers in pl, en; FAQBOT_LANGUAGES): "
+    assert out_lines(proc) == [
+        f"versand.md:2: {unsupported}the entry has no version in them, so customers get it in de",
+        f"zwrot.de.md:3: {unsupported}customers never get this translation",
+        "ok: 3 files, 2 entries (de, pl), 2 warning(s)",
+    ]
+
+
+def test_supported_languages_come_from_the_environment(kb, tmp_path):
+    write(kb, "zwrot.md", faq("Jak zwrócić towar?"))
+    write(kb, "zwrot.de.md", faq("Wie gebe ich etwas zurück?", id="zwrot", language="de"))
+    write(kb, "zwrot.en.md", faq("How do I return an item?", id="zwrot", language="en"))
+
+    proc = validate(kb, tmp_path, FAQBOT_LANGUAGES="pl, de")
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert out_lines(proc) == [
+        "zwrot.en.md:3: warning: language 'en' is not supported (the bot answers in pl, de; FAQBOT_LANGUAGES): "
+        "customers never get this translation",
+        "ok: 3 files, 1 entries (de, en, pl), 1 warning(s)",
+    ]
+
+
+def test_a_language_code_that_yaml_reads_as_a_boolean_is_the_code(kb, tmp_path):
+    write(kb, "a.md", faq(id="no", language="no"))
+
+    proc = validate(kb, tmp_path)
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert out_lines(proc)[0].startswith("a.md:3: warning: language 'no' is not supported (the bot answers in pl, en")
+    assert out_lines(proc)[-1] == "ok: 1 files, 1 entries (no), 1 warning(s)"

@@ -1,9 +1,13 @@
 """Edits go live without a retrain or a restart: only what changed is embedded, the
-index is swapped whole, and a broken edit leaves the previous version serving."""
+index is swapped whole, and a broken edit leaves the previous version serving; a
+restart with a broken file serves that file's last good version, or says loudly that
+its entry is missing."""
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import logging
 import shutil
 import threading
 import time
@@ -50,7 +54,7 @@ def live(tmp_path, embedder, sample_kb):
     shutil.copytree(SAMPLE_KB, kb_dir)
     cache = tmp_path / "cache.sqlite3"
     shutil.copy(Settings().cache_path, cache)  # warm (sample_kb filled it): only edits get embedded
-    settings = Settings(kb_dir=kb_dir, cache_path=cache, reload_interval=0.2)
+    settings = Settings(kb_dir=kb_dir, cache_path=cache, reload_interval=0.2, last_good_dir=tmp_path / "last-good")
     kb = LiveKnowledgeBase(settings, embedder=CountingEmbedder(embedder))
     yield kb
     kb.stop()
@@ -126,3 +130,99 @@ def test_answers_keep_coming_while_rebuilding(live):
     thread.join()
     assert not errors
     assert answers and set(answers) == {"returns-how"}
+
+
+# --- restarts with a broken file ---------------------------------------------------------
+
+CARRIERS = "dostawa/delivery-carriers.md"  # an entry with no translation
+CARRIERS_QUESTION = "Czy mogę wybrać firmę kurierską?"  # its heading
+
+
+def unclose_front_matter(path, answer_edit: str = "") -> str:
+    """The file as an editor may leave it: the closing '---' gone (and maybe an edit to
+    the answer that must not go live with it). Returns the good text."""
+    good = path.read_text()
+    head, _, body = good.partition("\n---\n# ")
+    path.write_text(f"{head}\n# {body}{answer_edit}")
+    return good
+
+
+def restart(live: LiveKnowledgeBase, **changes) -> LiveKnowledgeBase:
+    live.stop()
+    return LiveKnowledgeBase(dataclasses.replace(live.settings, **changes), embedder=live.embedder)
+
+
+def test_restart_with_a_broken_file_serves_its_last_good_version(live, caplog):
+    path = live.settings.kb_dir / CARRIERS
+    served = live.ask(CARRIERS_QUESTION).entry
+    unclose_front_matter(path, answer_edit="\nNOWA CENA: 1 zł\n")
+
+    with caplog.at_level(logging.WARNING, logger="knowledge"):
+        restarted = restart(live)
+
+    reply = restarted.ask(CARRIERS_QUESTION)
+    assert (reply.kind, reply.entry.id) == ("answer", "delivery-carriers")
+    assert reply.entry.answer == served.answer and "NOWA CENA" not in reply.entry.answer
+    problem = f"{CARRIERS}:1: front matter is not closed: add a line with '---' after it"
+    status = restarted.status()
+    assert status["state"] == "stale"
+    assert status["stale"] == [{"path": CARRIERS, "id": "delivery-carriers", "problem": problem}]
+    assert status["missing"] == []
+    assert status["entries"] == len(live.current) and status["version"] == 1
+    assert problem in status["problems"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(problem in m and "serving entry 'delivery-carriers' from the last good copy" in m for m in warnings)
+
+
+def test_restart_without_a_last_good_copy_logs_the_missing_entry_as_an_error(live, caplog, tmp_path):
+    unclose_front_matter(live.settings.kb_dir / CARRIERS)
+
+    with caplog.at_level(logging.WARNING, logger="knowledge"):
+        restarted = restart(live, last_good_dir=tmp_path / "empty")
+
+    assert "delivery-carriers" not in restarted.current
+    problem = f"{CARRIERS}:1: front matter is not closed: add a line with '---' after it"
+    status = restarted.status()
+    assert status["state"] == "incomplete"
+    assert status["missing"] == [{"path": CARRIERS, "id": "delivery-carriers", "problem": problem}]
+    assert status["stale"] == []
+    assert status["entries"] == len(live.current) - 1
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any(problem in m and "entry 'delivery-carriers' is NOT served (no last good copy)" in m for m in errors)
+
+
+def test_a_refused_edit_keeps_the_last_good_copy_and_a_valid_one_replaces_it(live):
+    path = live.settings.kb_dir / CARRIERS
+    good = unclose_front_matter(path)
+    assert not live.reload()
+    assert live.last_good.read(CARRIERS) == good
+    assert live.status()["state"] == "stale"  # the folder is ahead of what is served
+
+    edited = good.replace("zmiana przewoźnika", "zmiana firmy kurierskiej")
+    path.write_text(edited)
+    assert live.reload()
+    assert live.last_good.read(CARRIERS) == edited
+    assert live.status() == {
+        "state": "ok",
+        "version": 2,
+        "entries": len(live.current),
+        "stale": [],
+        "missing": [],
+        "problems": [],
+    }
+
+
+def test_a_deleted_file_is_not_brought_back_by_its_last_good_copy(live, caplog):
+    path = live.settings.kb_dir / CARRIERS
+    good = path.read_text()
+    path.unlink()
+    assert live.reload() and "delivery-carriers" not in live.current
+    assert live.last_good.read(CARRIERS) is None
+
+    path.write_text(good.replace("\n---\n# ", "\n# ", 1))  # back, broken: there is no good version of it now
+    with caplog.at_level(logging.ERROR, logger="knowledge"):
+        restarted = restart(live)
+
+    assert "delivery-carriers" not in restarted.current
+    assert [gap["id"] for gap in restarted.status()["missing"]] == ["delivery-carriers"]
+    assert "entry 'delivery-carriers' is NOT served" in caplog.text

@@ -21,5 +21,19 @@ def _progress(done: int, total: int) -> None:
         log.info("embedding the knowledge base: %d/%d texts", done, total)
 
 
+def _report(kb: LiveKnowledgeBase) -> None:
+    """One line an operator can grep for; each file not served as on disk was logged
+    with its path:line just before, and `GET /status` (bot/server.py) lists them."""
+    status = kb.status()
+    log.info("knowledge base ready: %d entries from %s", status["entries"], kb.settings.kb_dir)
+    if status["stale"] or status["missing"]:
+        log.warning(
+            "knowledge base %s: %d file(s) served from their last good copy, %d file(s) whose entry is not served",
+            status["state"],
+            len(status["stale"]),
+            len(status["missing"]),
+        )
+
+
 KB = LiveKnowledgeBase(Settings.from_env(), progress=_progress).start()
-log.info("knowledge base ready: %d entries from %s", len(KB.current), KB.settings.kb_dir)
+_report(KB)

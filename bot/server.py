@@ -1,0 +1,79 @@
+"""The action server: rasa-sdk's own Sanic app (`/health`, `/webhook`, `/actions`) plus
+`GET /status`, the knowledge base's version and state, for the hub's `/health`.
+
+    python -m bot.server --port 5055
+
+It takes `python -m rasa_sdk`'s arguments (`--actions` defaults to bot.actions) and
+starts the same way, with two differences that matter here: it binds 127.0.0.1 unless
+SANIC_HOST says otherwise (rasa-sdk binds 0.0.0.0), and it always runs one Sanic worker,
+since every worker would hold its own copy of the embedding model and the index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from collections.abc import Sequence
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from rasa_sdk import utils  # noqa: E402
+from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME  # noqa: E402
+from rasa_sdk.endpoint import create_app, create_argument_parser, create_ssl_context  # noqa: E402
+from rasa_sdk.plugin import plugin_manager  # noqa: E402
+from sanic import Sanic, response  # noqa: E402
+from sanic.request import Request  # noqa: E402
+from sanic.response import HTTPResponse  # noqa: E402
+
+log = logging.getLogger("bot.server")  # not "__main__" under `python -m`
+
+DEFAULT_ACTIONS = "bot.actions"
+DEFAULT_HOST = "127.0.0.1"
+
+
+def argument_parser() -> argparse.ArgumentParser:
+    parser = create_argument_parser()
+    parser.set_defaults(actions=DEFAULT_ACTIONS)
+    return parser
+
+
+def configure_logging(args: argparse.Namespace) -> None:
+    """As `python -m rasa_sdk` does, and before the actions load: the knowledge base logs
+    at start-up which FAQ files it could not serve as they are."""
+    logging.getLogger("matplotlib").setLevel(logging.WARN)
+    utils.configure_colored_logging(args.loglevel)
+    utils.configure_file_logging(
+        logging.getLogger(APPLICATION_ROOT_LOGGER_NAME), args.log_file, args.loglevel, args.logging_config_file
+    )
+    utils.update_sanic_log_level()
+
+
+def add_status_route(app: Sanic) -> None:
+    """`GET /status`: the status of the knowledge base the actions answer from."""
+    from bot.actions.knowledge_base import KB  # already loaded by the actions package
+
+    @app.get("/status")
+    async def status(_: Request) -> HTTPResponse:
+        return response.json(KB.status())
+
+
+def build_app(args: argparse.Namespace) -> Sanic:
+    app = create_app(args.actions, cors_origins=args.cors, auto_reload=args.auto_reload)
+    add_status_route(app)
+    plugin_manager().hook.attach_sanic_app_extensions(app=app)
+    return app
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = argument_parser().parse_args(argv)
+    configure_logging(args)
+    app = build_app(args)
+    ssl_context = create_ssl_context(args.ssl_certificate, args.ssl_keyfile, args.ssl_password)
+    host = os.environ.get("SANIC_HOST") or DEFAULT_HOST
+    log.info("action server on %s://%s:%d", "https" if ssl_context else "http", host, args.port)
+    app.run(host, args.port, ssl=ssl_context, workers=1)
+
+
+if __name__ == "__main__":
+    main()
