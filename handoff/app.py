@@ -1,17 +1,15 @@
-"""The hub: conversations and their one history across channels, the customer chat API,
-the escalation queue and the agents' API.
-
-`create_app()` is a Flask application factory; everything the blueprints need hangs on
-`app.extensions["faqbot"]` (see `hub()`).
-"""
+"""The hub's application factory: `create_app()` builds the Flask app and everything the
+blueprints need, hung on `app.extensions["faqbot"]` (see `handoff.hub()`)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-from flask import Flask, current_app
+from flask import Flask
 
+from .api.validation import JSONProvider
+from .background import Background
+from .bot_health import BotHealth
 from .config import HubSettings
 from .conversations import Conversations
 from .db import Database
@@ -19,21 +17,28 @@ from .desk import Desk
 from .pubsub import PubSub, from_url
 from .rasa_client import RasaClient
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
 
 @dataclass
 class Hub:
     settings: HubSettings
     db: Database
     pubsub: PubSub
+    health: BotHealth
     conversations: Conversations
     desk: Desk
+    background: Background
+
+    def shutdown(self) -> None:
+        """A graceful stop: every open long-poll answers now, with what there is."""
+        self.conversations.closing.set()
+        self.pubsub.wake_all()
+        self.background.stop()
 
 
 def create_app(settings: HubSettings | None = None, migrate: bool = False) -> Flask:
     settings = settings or HubSettings.from_env()
     app = Flask(__name__)
+    app.json = JSONProvider(app)  # deep nesting is a 400, not a RecursionError
     app.json.ensure_ascii = False
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
 
@@ -42,22 +47,19 @@ def create_app(settings: HubSettings | None = None, migrate: bool = False) -> Fl
         db.migrate()
     pubsub = from_url(settings.redis_url)
     rasa = RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout)
-    app.extensions["faqbot"] = Hub(settings, db, pubsub, Conversations(settings, db, rasa, pubsub), Desk(db, pubsub))
+    health = BotHealth(settings.rasa_url, settings.rasa_token, settings.actions_url)
+    conversations = Conversations(settings, db, rasa, pubsub, health)
+    app.extensions["faqbot"] = Hub(
+        settings, db, pubsub, health, conversations, Desk(db, pubsub), Background(health, conversations)
+    )
 
     from .api.agent import blueprint as agent_api
     from .api.errors import register as register_errors
+    from .api.health import blueprint as health_api
     from .channels.web import blueprint as web_channel
 
     register_errors(app)
     app.register_blueprint(web_channel)
     app.register_blueprint(agent_api)
-
-    @app.get("/health")
-    def health():
-        return {"status": "ok"}
-
+    app.register_blueprint(health_api)
     return app
-
-
-def hub() -> Hub:
-    return current_app.extensions["faqbot"]

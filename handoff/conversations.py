@@ -1,28 +1,35 @@
 """A customer's message, from any channel: stored first, then answered by the bot while
 the bot owns the conversation, or left for the agents once humans do.
 
-If Rasa or the action server fails, the message is already stored; the customer is told
-at once and the conversation goes to the queue, so nothing is lost and nobody is left
-without an answer.
+Nothing is lost and nobody is left without an answer when the bot is away:
+- while it is starting or being restarted, messages wait for it: the customer is told so
+  at once, and the background loop (`answer_waiting`) answers them in order as soon as
+  it is back; past the patience set in the settings, agents take over;
+- if the bot is up but fails on a message, the conversation goes to the agents at once.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from knowledge.text import detect_language
 
 from . import store
+from .bot_health import BotHealth
 from .bot_replies import BotTurn, interpret
 from .config import HubSettings
+from .customer_text import for_rasa
 from .db import Database
 from .events import conversation_channel, notify
-from .models import Conversation, Message
+from .models import Conversation, Message, now
 from .pubsub import PubSub
 from .rasa_client import BotUnavailable, RasaClient
 from .security import digest, new_token
@@ -36,14 +43,19 @@ log = logging.getLogger(__name__)
 class Turn:
     status: str
     messages: list[Message]
+    waiting_for_bot: bool = False
 
 
 class Conversations:
-    def __init__(self, settings: HubSettings, db: Database, rasa: RasaClient, pubsub: PubSub) -> None:
+    def __init__(
+        self, settings: HubSettings, db: Database, rasa: RasaClient, pubsub: PubSub, health: BotHealth
+    ) -> None:
         self.settings = settings
         self.db = db
         self.rasa = rasa
         self.pubsub = pubsub
+        self.health = health
+        self.closing = threading.Event()  # set on shutdown: long-polls answer at once
 
     def start(self, channel: str = "web", language: str | None = None) -> tuple[Conversation, str]:
         """A new conversation and the token that alone gives access to it (shown once)."""
@@ -63,7 +75,7 @@ class Conversations:
         with self.db.transaction() as session:
             conversation = store.get(session, conversation_id)
             shown, payload = _pressed_button(session, conversation_id, text)
-            language = detect_language(shown, conversation.language)
+            language = _language_of(shown, conversation.language)
             (customer_message,) = store.append(
                 session, conversation_id, [NewMessage("customer", shown, payload=payload, meta={"language": language})]
             )
@@ -71,20 +83,29 @@ class Conversations:
             with_humans = conversation.status in ("queued", "assigned")
             if conversation.status == "resolved":
                 store.transition(session, conversation_id, ("resolved",), status="bot", agent_id=None)
+            behind_others = conversation.bot_pending_from is not None
         notify(self.pubsub, conversation_id, with_humans)
         if with_humans:
             return Turn(conversation.status, [])
-        return self._ask_bot(conversation, customer_message, payload or text, language)
+        if behind_others:  # earlier messages wait for the bot: this one is answered after them
+            return Turn("bot", [], waiting_for_bot=True)
+        if not self.health.ready:
+            return self._wait_for_bot(conversation_id, customer_message.seq, language)
+        return self._ask_bot(conversation, customer_message, language)
 
-    def _ask_bot(self, conversation: Conversation, customer_message: Message, text: str, language: str) -> Turn:
+    def _ask_bot(self, conversation: Conversation, customer_message: Message, language: str) -> Turn:
+        text = customer_message.payload or for_rasa(customer_message.text)
         metadata = {"language": language, "channel": conversation.channel}
         try:
             turn = interpret(self.rasa.send(conversation.id, text, metadata), language, self.settings.default_language)
             if not turn.messages:  # Rasa up, but the action server failed behind it
                 raise BotUnavailable("the bot produced no reply")
         except BotUnavailable as exc:
-            log.error("conversation %s: %s; handing over to agents", conversation.id, exc)
-            return self._bot_failed(conversation, language)
+            if self.health.check().ready:  # up, yet it failed on this message: agents take it
+                log.error("conversation %s: %s; handing over to agents", conversation.id, exc)
+                return self._hand_over(conversation.id, language)
+            log.warning("conversation %s: %s; the bot is away, the message waits for it", conversation.id, exc)
+            return self._wait_for_bot(conversation.id, customer_message.seq, language)
         understood = self.rasa.understanding(conversation.id)
         return self._store_bot_turn(conversation, customer_message, turn, understood, language)
 
@@ -111,14 +132,108 @@ class Conversations:
         notify(self.pubsub, conversation.id, queue_changed=bool(turn.handoff_reason))
         return Turn(status, messages)
 
-    def _bot_failed(self, conversation: Conversation, language: str) -> Turn:
+    # -- while the bot is away -------------------------------------------------------
+
+    def _patience(self) -> float:
+        """How long messages may wait for the bot: longer for a start than an outage."""
+        return self.settings.bot_wait_max if self.health.ever_ready else self.settings.bot_start_max
+
+    def _wait_for_bot(self, conversation_id: str, seq: int, language: str) -> Turn:
+        """Keep the customer's message for the bot, and say so; agents take over at once
+        if the settings allow no wait."""
+        if self._patience() <= 0:
+            return self._hand_over(conversation_id, language)
+        notice = "bot_starting" if self.health.phase() == "starting" else "bot_delayed"
+        with self.db.transaction() as session:
+            held = session.execute(
+                update(Conversation)
+                .where(
+                    Conversation.id == conversation_id,
+                    Conversation.status == "bot",
+                    Conversation.bot_pending_from.is_(None),
+                )
+                .values(bot_pending_from=seq, bot_pending_since=now())
+            ).rowcount
+            messages = store.append(session, conversation_id, [NewMessage("system", hub_text(notice, language))])
+            status = store.get(session, conversation_id).status
+        notify(self.pubsub, conversation_id)
+        return Turn(status, messages, waiting_for_bot=bool(held))
+
+    def answer_waiting(self) -> int:
+        """Answer the messages that wait for the bot if it is back, or hand their
+        conversations to agents once they have waited too long. Returns how many
+        conversations it took up. Run every second by the hub's background loop; safe
+        in several hub processes at once (each conversation is claimed by one UPDATE)."""
+        with self.db.transaction() as session:
+            waiting = session.execute(
+                select(Conversation.id, Conversation.bot_pending_from, Conversation.bot_pending_since)
+                .where(Conversation.bot_pending_since.is_not(None))
+                .order_by(Conversation.bot_pending_since)
+                .limit(100)
+            ).all()
+        if not waiting:
+            return 0
+        ready = self.health.ready
+        patience = self._patience()
+        taken = 0
+        for conversation_id, from_seq, since in waiting:
+            if ready:
+                taken += self._resume(conversation_id, from_seq)
+            elif _seconds_since(since) > patience:
+                taken += self._give_up(conversation_id, from_seq)
+        return taken
+
+    def _claim_waiting(self, session, conversation_id: str, from_seq: int) -> bool:
+        return (
+            session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id, Conversation.bot_pending_from == from_seq)
+                .values(bot_pending_from=None, bot_pending_since=None)
+            ).rowcount
+            == 1
+        )
+
+    def _resume(self, conversation_id: str, from_seq: int) -> bool:
+        with self.db.transaction() as session:
+            if not self._claim_waiting(session, conversation_id, from_seq):
+                return False  # another hub process took it
+            conversation = store.get(session, conversation_id)
+            waiting = list(
+                session.scalars(
+                    select(Message)
+                    .where(
+                        Message.conversation_id == conversation_id,
+                        Message.role == "customer",
+                        Message.seq >= from_seq,
+                    )
+                    .order_by(Message.seq)
+                )
+            )
+        for message in waiting:
+            language = (message.meta or {}).get("language") or conversation.language
+            turn = self._ask_bot(conversation, message, language)
+            if turn.status != "bot" or turn.waiting_for_bot:
+                break  # agents have it now, or the bot went away again: the rest waits with it
+        return True
+
+    def _give_up(self, conversation_id: str, from_seq: int) -> bool:
+        with self.db.transaction() as session:
+            if not self._claim_waiting(session, conversation_id, from_seq):
+                return False
+            language = store.get(session, conversation_id).language
+        log.error("conversation %s: the bot did not come back in time; handing over to agents", conversation_id)
+        self._hand_over(conversation_id, language)
+        return True
+
+    def _hand_over(self, conversation_id: str, language: str) -> Turn:
+        """The bot cannot answer: tell the customer and queue the conversation."""
         with self.db.transaction() as session:
             messages = store.append(
-                session, conversation.id, [NewMessage("system", hub_text("bot_unavailable", language))]
+                session, conversation_id, [NewMessage("system", hub_text("bot_unavailable", language))]
             )
-            messages += self._enqueue(session, conversation.id, "bot_unavailable", language)
-            status = store.get(session, conversation.id).status
-        notify(self.pubsub, conversation.id, queue_changed=True)
+            messages += self._enqueue(session, conversation_id, "bot_unavailable", language)
+            status = store.get(session, conversation_id).status
+        notify(self.pubsub, conversation_id, queue_changed=True)
         return Turn(status, messages)
 
     def _enqueue(self, session, conversation_id: str, reason: str, language: str) -> list[Message]:
@@ -129,21 +244,46 @@ class Conversations:
         note = NewMessage("system", hub_text("queue_position", language, position=position))
         return store.append(session, conversation_id, [note])
 
+    # -- reading ---------------------------------------------------------------------
+
     def messages_after(self, conversation_id: str, after: int, wait: float = 0.0) -> Turn:
-        """Messages after `after`; with `wait`, hold until one arrives (long-poll)."""
+        """Messages after `after`; with `wait`, hold until one arrives (long-poll). A
+        shutdown answers every waiting long-poll at once, with what there is."""
         wait = max(0.0, min(wait, self.settings.long_poll_max))
-        if wait == 0:
+        if wait == 0 or self.closing.is_set():
             return self._read(conversation_id, after)
+        deadline = time.monotonic() + wait
         with self.pubsub.subscribe(conversation_channel(conversation_id)) as events:
             turn = self._read(conversation_id, after)
-            if not turn.messages and events.get(timeout=wait) is not None:
-                turn = self._read(conversation_id, after)
+            while not turn.messages and not self.closing.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0 or events.get(timeout=left) is None:
+                    break
+                turn = self._read(conversation_id, after)  # woken: re-read (a wake-up may be spurious)
         return turn
 
     def _read(self, conversation_id: str, after: int) -> Turn:
         with self.db.transaction() as session:
             conversation = store.get(session, conversation_id)
-            return Turn(conversation.status, store.messages_after(session, conversation_id, after))
+            return Turn(
+                conversation.status,
+                store.messages_after(session, conversation_id, after),
+                waiting_for_bot=conversation.bot_pending_from is not None,
+            )
+
+
+def _language_of(text: str, current: str) -> str:
+    """The language of a message: a customer may switch mid-chat, but a typed command
+    (`/request_human`) is no sentence, and its English words must not switch a Polish chat."""
+    if text.lstrip().startswith("/"):
+        return current
+    return detect_language(text, current)
+
+
+def _seconds_since(moment: datetime | None) -> float:
+    if moment is None:
+        return 0.0
+    return (now() - store.as_utc(moment)).total_seconds()
 
 
 def _pressed_button(session, conversation_id: str, text: str) -> tuple[str, str | None]:

@@ -44,6 +44,10 @@ class Conversation(Base):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    # Customer messages from this seq on wait for the bot (it was starting or away);
+    # the hub answers them in order when it is back, or hands over after a while.
+    bot_pending_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    bot_pending_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
 

@@ -28,7 +28,7 @@ class RasaClient:
             response = self.http.post(
                 f"{self.url}/webhooks/rest/webhook",
                 json={"sender": sender, "message": text, "metadata": metadata},
-                timeout=(3, self.timeout),
+                timeout=(1.0, self.timeout),
             )
             response.raise_for_status()
             replies = response.json()

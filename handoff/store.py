@@ -115,13 +115,16 @@ def queue_position(session: Session, conversation: Conversation) -> int:
     )
 
 
+def as_utc(moment: datetime) -> datetime:
+    """Aware, in UTC (SQLite hands back naive datetimes; they are UTC too)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def utc(moment: datetime | None) -> str | None:
-    """ISO 8601 in UTC (SQLite hands back naive datetimes; they are UTC too)."""
+    """ISO 8601 in UTC."""
     if moment is None:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return as_utc(moment).isoformat().replace("+00:00", "Z")
 
 
 def message_json(message: Message) -> dict[str, Any]:

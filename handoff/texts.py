@@ -9,6 +9,16 @@ TEXTS = {
         "en": "Our assistant is unavailable right now. We have saved your message and passed it to a "
         "consultant, who will answer here.",
     },
+    "bot_starting": {
+        "pl": "Asystent właśnie się uruchamia. Twoja wiadomość jest zapisana: odpowiedź pojawi się tutaj za chwilę.",
+        "en": "The assistant is just starting up. Your message is saved, and the answer will appear here in a moment.",
+    },
+    "bot_delayed": {
+        "pl": "Asystent odpowiada dłużej niż zwykle. Twoja wiadomość jest zapisana: odpowiedź pojawi się tutaj, "
+        "a jeśli asystent wkrótce nie wróci, rozmowę przejmie konsultant.",
+        "en": "The assistant is taking longer than usual. Your message is saved: the answer will appear here, "
+        "and if the assistant is not back shortly, a consultant will take over.",
+    },
     "queue_position": {
         "pl": "Jesteś {position}. w kolejce do konsultanta.",
         "en": "You are number {position} in the queue for a consultant.",

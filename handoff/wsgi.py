@@ -1,6 +1,8 @@
-"""The hub as a WSGI application, for gunicorn: `gunicorn handoff.wsgi:app`.
-Migrations are applied beforehand (`faqbot db upgrade`), not by each worker."""
+"""The hub as a WSGI application, for gunicorn: `gunicorn --config python:handoff.gunicorn_conf
+handoff.wsgi:app`. Migrations are applied beforehand (`faqbot db upgrade`, or the
+launcher), not by each worker. Each worker runs its own background loop."""
 
 from handoff import create_app
 
 app = create_app()
+app.extensions["faqbot"].background.start()

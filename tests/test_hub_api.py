@@ -33,10 +33,11 @@ def free_port() -> int:
 
 
 def make_app(database_url: str, **settings):
-    rasa_down = f"http://127.0.0.1:{free_port()}"
-    return create_app(
-        HubSettings(database_url=database_url, rasa_url=rasa_down, rasa_timeout=2, **settings), migrate=True
-    )
+    """A hub whose bot is down, and that does not wait for it: agents take over at once
+    (tests/test_bot_away.py covers waiting for the bot)."""
+    down = {"rasa_url": f"http://127.0.0.1:{free_port()}", "actions_url": f"http://127.0.0.1:{free_port()}"}
+    values = {"rasa_timeout": 2, "bot_start_max": 0, "bot_wait_max": 0, **down, **settings}
+    return create_app(HubSettings(database_url=database_url, **values), migrate=True)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ def pubsub(request):
         return
     bus = RedisPubSub(request.getfixturevalue("redis_url"))
     yield bus
-    bus.client.close()
+    bus.close()
 
 
 def channel() -> str:
@@ -37,7 +37,7 @@ def test_from_url_picks_the_implementation(redis_url):
     assert isinstance(from_url(""), InProcessPubSub)
     bus = from_url(redis_url)
     assert isinstance(bus, RedisPubSub)
-    bus.client.close()
+    bus.close()
 
 
 def test_subscriber_receives_events_of_its_channel(pubsub):
@@ -66,7 +66,10 @@ def test_subscriber_does_not_receive_other_channels(pubsub):
         assert events.get(timeout=2) == {"n": "mine"}
 
 
-def test_events_published_before_subscribing_are_not_delivered(pubsub):
+def test_events_published_before_subscribing_are_not_delivered():
+    """In-process only: through Redis an event still in flight may reach a subscription
+    made just after it was published (a spurious wake-up; long-polls re-read and wait on)."""
+    pubsub = InProcessPubSub()
     name = channel()
     pubsub.publish(name, {"n": "early"})
     with pubsub.subscribe(name) as events:
@@ -118,15 +121,44 @@ def test_closing_twice_is_harmless(pubsub):
         assert again.get(timeout=2) == {"n": 1}
 
 
-def test_redis_close_unsubscribes_on_the_server(redis_url):
+def test_a_thousand_subscriptions_hold_one_redis_subscription(redis_url):
+    """Every open widget and desk holds a subscription: they must not cost a Redis
+    connection each."""
     bus = RedisPubSub(redis_url)
-    name = channel()
-    key = RedisPubSub.PREFIX + name
-    events = bus.subscribe(name)
-    assert dict(bus.client.pubsub_numsub(key))[key.encode()] == 1
-    events.close()
-    assert dict(bus.client.pubsub_numsub(key))[key.encode()] == 0
-    bus.client.close()
+    before = bus.client.pubsub_numpat()
+    names = [channel() for _ in range(1000)]
+    subscriptions = [bus.subscribe(name) for name in names]
+    try:
+        assert bus.client.pubsub_numpat() == before
+        bus.publish(names[500], {"n": 500})
+        assert subscriptions[500].get(timeout=2) == {"n": 500}
+        assert subscriptions[499].get(timeout=0.1) is None
+    finally:
+        for subscription in subscriptions:
+            subscription.close()
+        bus.close()
+    assert bus.local.subscriber_count() == 0
+
+
+def test_wake_all_wakes_every_waiting_subscriber(pubsub):
+    with pubsub.subscribe(channel()) as first, pubsub.subscribe(channel()) as second:
+        pubsub.wake_all()
+        assert first.get(timeout=2) == {"type": "wake_up"}
+        assert second.get(timeout=2) == {"type": "wake_up"}
+
+
+def test_publishing_while_redis_is_unreachable_does_not_raise(monkeypatch):
+    """The message is already stored when its event is published: an outage of Redis
+    must not turn that into an error for the customer."""
+    from .test_hub_api import free_port
+
+    monkeypatch.setattr(RedisPubSub, "CONNECT_WAIT", 0.5)
+    bus = RedisPubSub(f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        assert not bus.connected
+        bus.publish(channel(), {"n": 1})
+    finally:
+        bus.close()
 
 
 def test_event_from_another_thread_wakes_a_waiting_get(pubsub):
@@ -150,5 +182,5 @@ def test_redis_delivers_between_separate_clients(redis_url):
     with subscriber.subscribe(name) as events:
         publisher.publish(name, {"type": "messages", "conversation": "ź-ł"})
         assert events.get(timeout=2) == {"type": "messages", "conversation": "ź-ł"}
-    publisher.client.close()
-    subscriber.client.close()
+    publisher.close()
+    subscriber.close()
