@@ -32,7 +32,7 @@ help:
 	@echo "make run    set up what is missing, train Rasa if its data changed, start everything"
 	@echo "make test   the whole test suite (real Rasa, real model, SQLite, PostgreSQL, Redis)"
 	@echo "make lint   ruff check and format check"
-	@echo "make bench  benchmarks: knowledge base at 1,000/10,000 entries, reply latency through the hub"
+	@echo "make bench  benchmarks: knowledge base at 1,000/10,000 entries, reply latency, 1,000 open long-polls"
 	@echo "make clean  remove everything the build made"
 
 run: setup $(RASA_MODEL)
@@ -89,6 +89,7 @@ format: $(VENV)/.installed
 bench: setup $(RASA_MODEL)
 	$(VENV)/bin/python scripts/bench_kb.py
 	$(VENV)/bin/python scripts/bench_reply.py
+	$(VENV)/bin/python scripts/bench_longpoll.py
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) .models models .rasa .cache var .pytest_cache .ruff_cache

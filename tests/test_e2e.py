@@ -45,7 +45,12 @@ def _prepare(tmp, name: str) -> tuple[dict[str, str], str]:
     shutil.copytree(SAMPLE_KB, kb_dir)
     database_url = f"sqlite:///{tmp / f'{name}.db'}"
     migrate(database_url)
-    env = {"FAQBOT_KB_DIR": str(kb_dir), "FAQBOT_RELOAD_INTERVAL": "0.5", "DATABASE_URL": database_url}
+    env = {
+        "FAQBOT_KB_DIR": str(kb_dir),
+        "FAQBOT_KB_LAST_GOOD": str(tmp / f"{name}-last-good"),
+        "FAQBOT_RELOAD_INTERVAL": "0.5",
+        "DATABASE_URL": database_url,
+    }
     return env, database_url
 
 
@@ -54,6 +59,7 @@ def stacks(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
     env, database_url = _prepare(tmp, "bot")
     down_env, down_url = _prepare(tmp, "actions-down")
+    down_env |= {"BOT_START_MAX": "2", "BOT_WAIT_MAX": "2"}  # no action server will come: agents take over soon
     bot = Stack(hub_port=free_port(), env=env, log_dir=tmp / "logs")
     no_actions = Stack(hub_port=free_port(), env=down_env, log_dir=tmp / "logs-down", with_actions=False)
     bot.launch()
@@ -278,14 +284,25 @@ def test_faq_edit_goes_live_in_the_running_bot(hub):
     (hub.kb_dir / "inne" / "broken.md").unlink()
 
 
-def test_action_server_down_the_customer_is_answered_and_queued(stacks):
+def test_action_server_down_the_customer_is_told_and_agents_take_over(stacks):
+    """No action server at all (and no supervisor to bring one): the customer is told at
+    once that the assistant is starting, then, past the patience set for the hub (2 s
+    here), the conversation goes to the agents with everything said so far."""
     _, no_actions = stacks
     customer = Customer(no_actions, "pl")
-    assert only(customer.say("dzień dobry"))["text"].startswith("Dzień dobry")  # Rasa's own response
-    reply = customer.say("jak zwrócić towar?")
-    assert reply["status"] == "queued"
-    notice = [m["text"] for m in reply["messages"] if m["role"] == "system"]
-    assert notice[0].startswith("Nasz asystent jest chwilowo niedostępny") and "w kolejce" in notice[1]
+    first = customer.say("jak zwrócić towar?")
+    assert first["status"] == "bot"
+    assert [m["role"] for m in first["messages"]] == ["system"]
+    assert first["messages"][0]["text"].startswith("Asystent właśnie się uruchamia")
+    deadline = time.monotonic() + 30
+    notices: list[str] = []
+    while time.monotonic() < deadline:
+        body = customer.new_messages(wait=5)
+        notices += [m["text"] for m in body["messages"] if m["role"] == "system"]
+        if body["status"] == "queued":
+            break
+    assert body["status"] == "queued", "the conversation did not reach the agents"
+    assert notices[0].startswith("Nasz asystent jest chwilowo niedostępny") and "w kolejce" in notices[1]
     view = Agent(no_actions, "Ewa").get(f"/conversations/{customer.id}")
     assert view["context"]["reason"] == "bot_unavailable"
     assert ("customer", "jak zwrócić towar?") in [(m["role"], m["text"]) for m in view["messages"]]
