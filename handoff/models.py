@@ -13,6 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 STATUSES = ("bot", "queued", "assigned", "resolved")
 ROLES = ("customer", "bot", "agent", "system")
+AGENT_ROLES = ("agent", "supervisor")
 
 
 def now() -> datetime:
@@ -28,8 +29,12 @@ class Agent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # the agents' API token
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)  # the desk's login
+    role: Mapped[str] = mapped_column(String(16), default="agent")  # one of AGENT_ROLES
+    language: Mapped[str] = mapped_column(String(8), default="pl")  # of the desk's own texts
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # presence
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 
@@ -48,6 +53,10 @@ class Conversation(Base):
     # the hub answers them in order when it is back, or hands over after a while.
     bot_pending_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
     bot_pending_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    # A ticket: escalated when no agent could answer live (outside business hours, nobody
+    # online); agents answer later, by the e-mail address the customer left.
+    ticket: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
 
@@ -82,3 +91,29 @@ class Handoff(Base):
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
+
+
+class Note(Base):
+    """An agent's internal note on a conversation: never shown to the customer."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class Rating(Base):
+    """A customer's rating (1-5) at the end of a conversation, for the agent who resolved
+    it (None: the bot alone), with an optional comment."""
+
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True, index=True)
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)

@@ -40,7 +40,9 @@ class Subscription(Protocol):
 class PubSub(Protocol):
     def publish(self, channel: str, event: Event) -> None: ...
 
-    def subscribe(self, channel: str) -> Subscription: ...
+    def subscribe(self, *channels: str) -> Subscription:
+        """Events of any of `channels`, in one queue (a desk follows the queue and the
+        conversation it has open)."""
 
     def wake_all(self) -> None:
         """Wake every waiting subscriber of this process (shutdown: let long-polls answer)."""
@@ -52,8 +54,8 @@ class PubSub(Protocol):
 
 
 class _LocalSubscription:
-    def __init__(self, hub: InProcessPubSub, channel: str) -> None:
-        self.hub, self.channel = hub, channel
+    def __init__(self, hub: InProcessPubSub, channels: tuple[str, ...]) -> None:
+        self.hub, self.channels = hub, channels
         self.queue: queue.Queue[Event] = queue.Queue()
 
     def get(self, timeout: float) -> Event | None:
@@ -85,32 +87,34 @@ class InProcessPubSub:
         for sub in targets:
             sub.queue.put(event)
 
-    def subscribe(self, channel: str) -> _LocalSubscription:
-        sub = _LocalSubscription(self, channel)
+    def subscribe(self, *channels: str) -> _LocalSubscription:
+        sub = _LocalSubscription(self, channels)
         with self._lock:
-            self._subscribers[channel].add(sub)
+            for channel in channels:
+                self._subscribers[channel].add(sub)
         return sub
 
     def wake_all(self) -> None:
         with self._lock:
-            targets = [sub for subs in self._subscribers.values() for sub in subs]
+            targets = {sub for subs in self._subscribers.values() for sub in subs}
         for sub in targets:
             sub.queue.put(WAKE_UP)
 
     def subscriber_count(self) -> int:
         with self._lock:
-            return sum(len(subs) for subs in self._subscribers.values())
+            return len({sub for subs in self._subscribers.values() for sub in subs})
 
     def close(self) -> None:
         self.wake_all()
 
     def _drop(self, sub: _LocalSubscription) -> None:
         with self._lock:
-            subs = self._subscribers.get(sub.channel)
-            if subs is not None:
-                subs.discard(sub)
-                if not subs:
-                    del self._subscribers[sub.channel]
+            for channel in sub.channels:
+                subs = self._subscribers.get(channel)
+                if subs is not None:
+                    subs.discard(sub)
+                    if not subs:
+                        del self._subscribers[channel]
 
 
 class RedisPubSub:
@@ -146,8 +150,8 @@ class RedisPubSub:
         except self._errors as exc:
             log.warning("live event on %s not published (Redis: %s); waiting clients re-read on timeout", channel, exc)
 
-    def subscribe(self, channel: str) -> _LocalSubscription:
-        return self.local.subscribe(channel)
+    def subscribe(self, *channels: str) -> _LocalSubscription:
+        return self.local.subscribe(*channels)
 
     def wake_all(self) -> None:
         self.local.wake_all()

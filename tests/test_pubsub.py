@@ -140,6 +140,17 @@ def test_a_thousand_subscriptions_hold_one_redis_subscription(redis_url):
     assert bus.local.subscriber_count() == 0
 
 
+def test_one_subscription_follows_several_channels(pubsub):
+    queue, conversation, other = channel(), channel(), channel()
+    with pubsub.subscribe(queue, conversation) as events:
+        pubsub.publish(other, {"n": "other"})
+        pubsub.publish(queue, {"n": "queue"})
+        pubsub.publish(conversation, {"n": "conversation"})
+        assert [events.get(timeout=2), events.get(timeout=2)] == [{"n": "queue"}, {"n": "conversation"}]
+        assert events.get(timeout=0.3) is None
+    assert pubsub.subscriber_count() == 0
+
+
 def test_wake_all_wakes_every_waiting_subscriber(pubsub):
     with pubsub.subscribe(channel()) as first, pubsub.subscribe(channel()) as second:
         pubsub.wake_all()

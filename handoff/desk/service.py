@@ -13,14 +13,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from . import store
-from .db import Database
-from .events import notify
-from .models import Agent, Conversation, Handoff, Message, now
-from .pubsub import PubSub
-from .security import digest, new_token
-from .store import Conflict, NewMessage, utc
-from .texts import text as hub_text
+from .. import store
+from ..db import Database
+from ..events import notify
+from ..models import Agent, Conversation, Handoff, Message, now
+from ..pubsub import PubSub
+from ..security import digest, new_token
+from ..store import Conflict, NewMessage, utc
+from ..texts import text as hub_text
 
 PREVIEW = 200
 
