@@ -39,6 +39,17 @@ class HubSettings:
     languages: tuple[str, ...] = ("pl", "en")  # what the bot's texts and the FAQ are written in
     max_message_length: int = 2000
     long_poll_max: float = 25.0  # seconds a GET ...?wait= may hold
+    # The desk. The secret signs session cookies: from FAQBOT_SECRET_KEY, else kept in
+    # var/secret_key (made on first use) so that every hub process agrees on it.
+    secret_key: str = ""
+    session_hours: float = 8.0  # a desk session ends after this long
+    cookie_secure: bool = False  # True behind HTTPS: session cookies only over TLS
+    presence_timeout: float = 60.0  # an agent whose desk has not been heard from for this long is offline
+    # When agents answer live: "" is always; else e.g. "mon-fri 08:00-18:00; sat 09:00-14:00",
+    # in `timezone`. Outside them (or with no agent online) an escalation becomes a ticket.
+    business_hours: str = ""
+    timezone: str = "Europe/Warsaw"
+    drafts_dir: str = str(PROJECT_ROOT / "data" / "faq-drafts")  # "Save as FAQ draft" writes here
 
     @classmethod
     def from_env(cls, **overrides) -> HubSettings:
@@ -54,7 +65,29 @@ class HubSettings:
             "redis_url": env.get("REDIS_URL", ""),
             "default_language": env.get("FAQBOT_DEFAULT_LANGUAGE", cls.default_language),
         }
+        values.update(_desk_settings(env))
         if env.get("FAQBOT_LANGUAGES"):  # the same setting as the knowledge base's
             values["languages"] = parse_languages(env["FAQBOT_LANGUAGES"])
         values.update(overrides)
         return cls(**values)
+
+
+def _desk_settings(env) -> dict:
+    from knowledge.settings import project_path
+
+    values: dict = {}
+    if env.get("FAQBOT_SECRET_KEY"):
+        values["secret_key"] = env["FAQBOT_SECRET_KEY"]
+    if env.get("DESK_SESSION_HOURS"):
+        values["session_hours"] = float(env["DESK_SESSION_HOURS"])
+    if env.get("DESK_COOKIE_SECURE"):
+        values["cookie_secure"] = env["DESK_COOKIE_SECURE"].lower() in ("1", "true", "yes")
+    if env.get("PRESENCE_TIMEOUT"):
+        values["presence_timeout"] = float(env["PRESENCE_TIMEOUT"])
+    if "BUSINESS_HOURS" in env:
+        values["business_hours"] = env["BUSINESS_HOURS"]
+    if env.get("FAQBOT_TIMEZONE"):
+        values["timezone"] = env["FAQBOT_TIMEZONE"]
+    if env.get("FAQBOT_DRAFTS_DIR"):
+        values["drafts_dir"] = str(project_path(env["FAQBOT_DRAFTS_DIR"]))
+    return values

@@ -7,13 +7,13 @@ Every change that can race between hub processes is a single conditional UPDATE
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from .models import Conversation, Handoff, Message, now
+from .models import Agent, Conversation, Handoff, Message, now
 
 
 @dataclass
@@ -118,6 +118,15 @@ def queue_position(session: Session, conversation: Conversation) -> int:
 def as_utc(moment: datetime) -> datetime:
     """Aware, in UTC (SQLite hands back naive datetimes; they are UTC too)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def agents_online(session: Session, within_seconds: float) -> int:
+    """Active agents whose desk was heard from in the last `within_seconds` (presence:
+    the desk's live connection and its requests update `Agent.last_seen_at`)."""
+    since = now() - timedelta(seconds=within_seconds)
+    return session.scalar(
+        select(func.count()).select_from(Agent).where(Agent.active.is_(True), Agent.last_seen_at >= since)
+    )
 
 
 def utc(moment: datetime | None) -> str | None:
