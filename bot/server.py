@@ -1,5 +1,7 @@
 """The action server: rasa-sdk's own Sanic app (`/health`, `/webhook`, `/actions`) plus
-`GET /status`, the knowledge base's version and state, for the hub's `/health`.
+`GET /status`, the knowledge base's version and state, for the hub's `/health`, and
+`GET /search?q=...&language=..&k=3`, the best FAQ answers for a text (the desk's agent
+assist: the hub holds neither the model nor the index).
 
     python -m bot.server --port 5055
 
@@ -58,9 +60,52 @@ def add_status_route(app: Sanic) -> None:
         return response.json(KB.status())
 
 
+SEARCH_MAX_K = 10
+SEARCH_MAX_TEXT = 2000
+
+
+def add_search_route(app: Sanic) -> None:
+    """`GET /search?q=<text>&language=<pl|en>&k=<1-10, default 3>`: `{"results": [{"id", "title",
+    "answer", "score", "language"}]}`, best first, each entry in `language` where a
+    translation exists (default: the language the text is written in)."""
+    from bot.actions.knowledge_base import KB
+    from knowledge.text import detect_language
+
+    @app.get("/search")
+    async def search(request: Request) -> HTTPResponse:
+        text = (request.args.get("q") or "").strip()
+        language = request.args.get("language") or None
+        try:
+            k = int(request.args.get("k") or 3)
+        except ValueError:
+            k = 0
+        if not text or len(text) > SEARCH_MAX_TEXT:
+            return response.json({"error": f"'q' must be 1-{SEARCH_MAX_TEXT} characters"}, status=400)
+        if not 1 <= k <= SEARCH_MAX_K:
+            return response.json({"error": f"'k' must be a number from 1 to {SEARCH_MAX_K}"}, status=400)
+        if language is not None and not (len(language) == 2 and language.isalpha() and language.islower()):
+            return response.json({"error": "'language' must be a two-letter code like pl or en"}, status=400)
+        kb = KB.current  # one snapshot for the whole answer, even mid-reload
+        language = language or detect_language(text, kb.default_language)
+        results = []
+        for hit in kb.search(text, k):
+            entry = kb.entry(hit.id, language)
+            results.append(
+                {
+                    "id": entry.id,
+                    "title": entry.title,
+                    "answer": entry.answer,
+                    "score": round(hit.score, 4),
+                    "language": entry.language,
+                }
+            )
+        return response.json({"results": results})
+
+
 def build_app(args: argparse.Namespace) -> Sanic:
     app = create_app(args.actions, cors_origins=args.cors, auto_reload=args.auto_reload)
     add_status_route(app)
+    add_search_route(app)
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
     return app
 

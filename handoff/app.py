@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
+from .accounts import Accounts
 from .api.validation import JSONProvider
 from .background import Background
 from .bot_health import BotHealth
@@ -14,6 +15,7 @@ from .config import HubSettings
 from .conversations import Conversations
 from .db import Database
 from .desk import Desk
+from .desk.assist import Assist
 from .pubsub import PubSub, from_url
 from .rasa_client import RasaClient
 
@@ -27,6 +29,8 @@ class Hub:
     conversations: Conversations
     desk: Desk
     background: Background
+    accounts: Accounts  # agents' logins (the desk) and API tokens
+    assist: Assist  # FAQ suggestions for agents, from the action server
 
     def shutdown(self) -> None:
         """A graceful stop: every open long-poll answers now, with what there is."""
@@ -49,17 +53,29 @@ def create_app(settings: HubSettings | None = None, migrate: bool = False) -> Fl
     rasa = RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout)
     health = BotHealth(settings.rasa_url, settings.rasa_token, settings.actions_url)
     conversations = Conversations(settings, db, rasa, pubsub, health)
-    app.extensions["faqbot"] = Hub(
-        settings, db, pubsub, health, conversations, Desk(db, pubsub), Background(health, conversations)
+    # After an agent resolves, the bot takes over again and asks for a rating.
+    desk = Desk(db, pubsub, drafts_dir=settings.drafts_dir, on_resolved=conversations.ask_for_rating)
+    app.extensions["faqbot"] = hub = Hub(
+        settings,
+        db,
+        pubsub,
+        health,
+        conversations,
+        desk,
+        Background(health, conversations),
+        Accounts(db),
+        Assist(settings.actions_url),
     )
 
     from .api.agent import blueprint as agent_api
     from .api.errors import register as register_errors
     from .api.health import blueprint as health_api
     from .channels.web import blueprint as web_channel
+    from .desk.setup import init_desk
 
     register_errors(app)
     app.register_blueprint(web_channel)
     app.register_blueprint(agent_api)
     app.register_blueprint(health_api)
+    init_desk(app, hub)  # /desk: its pages, JSON API and events; sessions, CSRF, login throttling
     return app

@@ -1,7 +1,11 @@
 """`faqbot`: the project's command line.
 
     faqbot kb validate|search|eval ...   the knowledge base (see knowledge/cli.py)
-    faqbot agent create NAME             a new agent; prints its token once
+    faqbot agent create NAME [--role agent|supervisor] [--password-stdin | --no-password]
+                                         a new agent; prints its API token once
+    faqbot agent set-password NAME [--password-stdin]
+    faqbot agent deactivate NAME
+    faqbot agent list                    name, role, active, last seen
     faqbot db upgrade                    apply database migrations
 
 Each command imports only what it needs: `faqbot agent` does not load the embedding
@@ -26,18 +30,85 @@ def _database():
     return db
 
 
+def _accounts():
+    from .accounts import Accounts
+
+    return Accounts(_database())
+
+
+def _new_password(args) -> str | None:
+    """From stdin (`--password-stdin`: its first line), typed twice at a terminal, or
+    none at all when there is no terminal to ask at (scripts; the agent then uses the
+    API only until `faqbot agent set-password`)."""
+    import getpass
+
+    from .accounts import AccountError
+
+    if getattr(args, "password_stdin", False):
+        return sys.stdin.readline().rstrip("\r\n")
+    if getattr(args, "no_password", False) or not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return None
+    first = getpass.getpass("desk password (at least 10 characters): ")
+    if getpass.getpass("the same again: ") != first:
+        raise AccountError("the two passwords differ")
+    return first
+
+
 def cmd_agent_create(args) -> int:
-    from .desk import Desk
-    from .pubsub import InProcessPubSub
+    from .accounts import AccountError
     from .store import Conflict
 
     try:
-        token = Desk(_database(), InProcessPubSub()).create_agent(args.name)
-    except (Conflict, ValueError) as exc:
+        created = _accounts().create(args.name, _new_password(args), role=args.role)
+    except (Conflict, AccountError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(token)
-    print(f"agent {args.name!r} created; the token above is shown only once", file=sys.stderr)
+    print(created.token)
+    print(
+        f"agent {created.account.name!r} ({created.account.role}) created; the API token above is shown only once",
+        file=sys.stderr,
+    )
+    if not created.account.has_password:
+        print(f"no desk password yet: faqbot agent set-password {created.account.name!r}", file=sys.stderr)
+    return 0
+
+
+def cmd_agent_set_password(args) -> int:
+    from .accounts import AccountError, check_password
+
+    try:
+        password = _new_password(args)
+        if password is None:
+            raise AccountError("no terminal to ask the password at: use --password-stdin")
+        account = _accounts().set_password(args.name, check_password(password))
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"password of {account.name!r} set; the agent's open desk sessions have ended", file=sys.stderr)
+    return 0
+
+
+def cmd_agent_deactivate(args) -> int:
+    from .accounts import AccountError
+
+    try:
+        account = _accounts().deactivate(args.name)
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"agent {account.name!r} deactivated: no more logins, API calls or open sessions", file=sys.stderr)
+    return 0
+
+
+def cmd_agent_list(args) -> int:
+    from .store import utc
+
+    accounts = _accounts().list()
+    rows = [(a.name, a.role, "yes" if a.active else "no", utc(a.last_seen_at) or "never") for a in accounts]
+    header = ("NAME", "ROLE", "ACTIVE", "LAST SEEN")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(value).ljust(width) for value, width in zip(row, widths, strict=True)).rstrip())
     return 0
 
 
@@ -57,9 +128,21 @@ def parser() -> argparse.ArgumentParser:
     add_kb_commands(commands)
 
     agent = commands.add_parser("agent", help="manage agents").add_subparsers(dest="agent_command", required=True)
-    create = agent.add_parser("create", help="create an agent and print its token")
+    create = agent.add_parser("create", help="create an agent and print its API token")
     create.add_argument("name")
+    create.add_argument("--role", choices=("agent", "supervisor"), default="agent")
+    how = create.add_mutually_exclusive_group()
+    how.add_argument("--password-stdin", action="store_true", help="read the desk password from stdin")
+    how.add_argument("--no-password", action="store_true", help="API token only; no desk login yet")
     create.set_defaults(handler=cmd_agent_create)
+    set_password = agent.add_parser("set-password", help="set an agent's desk password (ends its sessions)")
+    set_password.add_argument("name")
+    set_password.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    set_password.set_defaults(handler=cmd_agent_set_password)
+    deactivate = agent.add_parser("deactivate", help="no more logins or API calls for this agent")
+    deactivate.add_argument("name")
+    deactivate.set_defaults(handler=cmd_agent_deactivate)
+    agent.add_parser("list", help="agents: name, role, active, last seen").set_defaults(handler=cmd_agent_list)
 
     db = commands.add_parser("db", help="the hub's database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)

@@ -18,6 +18,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     validate = commands.add_parser("validate", help="check FAQ files; exit 1 on errors")
     validate.add_argument("--kb", help="knowledge-base folder (default: data/faq)")
     validate.add_argument("--quick", action="store_true", help="skip the checks that need the model")
+    validate.add_argument(
+        "--drafts",
+        help="the desk's FAQ drafts to check too (default: FAQBOT_DRAFTS_DIR, else data/faq-drafts when --kb "
+        "is not given; a missing folder has nothing to check)",
+    )
     validate.set_defaults(handler=cmd_validate)
 
     search = commands.add_parser("search", help="the best entries for a question, with scores")
@@ -71,6 +76,7 @@ def _build(settings: Settings, entries):
 
 def cmd_validate(args) -> int:
     settings, result, _ = _load(args)
+    drafts_ok = _validate_drafts(args, settings, result.entries if result is not None else [])
     if result is None:
         return 1
     if result.errors:
@@ -86,7 +92,24 @@ def cmd_validate(args) -> int:
     ids = {e.id for e in result.entries}
     languages = sorted({e.language for e in result.entries})
     print(f"ok: {len(result.entries)} files, {len(ids)} entries ({', '.join(languages)}), {warnings} warning(s)")
-    return 0
+    return 0 if drafts_ok else 1
+
+
+def _validate_drafts(args, settings: Settings, published) -> bool:
+    """The desk's drafts, checked like FAQ files (structure only) and labelled as
+    drafts; False if any has an error."""
+    from .drafts import check_drafts, drafts_dir
+
+    folder = drafts_dir(args.drafts, kb_given=args.kb is not None)
+    if folder is None:
+        return True
+    check = check_drafts(folder, settings.kb_dir, published, settings.default_language, settings.languages)
+    if not check.files and not check.problems:
+        return True
+    for problem in check.problems:
+        print(problem)
+    print(f"drafts: {check.files} file(s) in {folder}, {len(check.errors)} error(s), {len(check.warnings)} warning(s)")
+    return not check.errors
 
 
 def cmd_search(args) -> int:

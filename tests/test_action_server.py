@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,7 +173,10 @@ def test_webhook_still_runs_action_answer_faq(server):
     status, body = post(f"{server.url}/webhook", call)
 
     assert status == 200
-    assert [(e["event"], e["name"], e["value"]) for e in body["events"]] == [("slot", "misses", 0)]
+    assert [(e["event"], e["name"], e["value"]) for e in body["events"]] == [
+        ("slot", "misses", 0),
+        ("slot", "last_answer", "returns-how"),  # the same answer twice in a row hands over
+    ]
     [reply] = body["responses"]
     assert reply["custom"]["text"] == expected.answer
     assert reply["custom"]["source"]["id"] == "returns-how"
@@ -181,3 +185,37 @@ def test_webhook_still_runs_action_answer_faq(server):
 
 def test_listens_on_the_loopback_interface_only(server):
     assert listening_addresses(server.port) == {"0100007F"}  # 127.0.0.1, as /proc/net/tcp writes it
+
+
+def search(server: ActionServer, **params: str | int) -> tuple[int, dict]:
+    try:
+        return get(f"{server.url}/search?{urllib.parse.urlencode(params)}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_search_gives_the_best_entries_with_their_answers_for_agent_assist(server):
+    polish = parse_file(SAMPLE_KB / "zwroty" / "returns-how.md", SAMPLE_KB, "pl")[0]
+    english = parse_file(SAMPLE_KB / "zwroty" / "returns-how.en.md", SAMPLE_KB, "pl")[0]
+
+    status, body = search(server, q="jak oddac towar ktory nie pasuje", language="pl", k=3)
+
+    assert status == 200
+    results = body["results"]
+    assert len(results) == 3
+    assert all(set(r) == {"id", "title", "answer", "score", "language"} for r in results)
+    assert (results[0]["id"], results[0]["title"], results[0]["answer"]) == ("returns-how", polish.title, polish.answer)
+    assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
+    assert len({r["id"] for r in results}) == 3
+
+    status, body = search(server, q="how do I return an item", language="en", k=1)
+    assert status == 200
+    assert [(r["id"], r["language"], r["title"]) for r in body["results"]] == [("returns-how", "en", english.title)]
+
+
+@pytest.mark.parametrize(
+    "params", [{}, {"q": "  "}, {"q": "zwrot", "k": 0}, {"q": "zwrot", "k": "x"}, {"q": "zwrot", "language": "polish"}]
+)
+def test_search_refuses_a_bad_request(server, params):
+    status, body = search(server, **params)
+    assert status == 400 and set(body) == {"error"}
