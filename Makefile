@@ -14,6 +14,7 @@ E5_MODEL := .models/multilingual-e5-small
 RASA_MODEL := models/faqbot.tar.gz
 RASA_DATA := data/nlu.yml data/rules.yml
 LOGS := var/log
+CHROMIUM := /usr/bin/chromium
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
@@ -32,13 +33,13 @@ help:
 	@echo "make run    set up what is missing, train Rasa if its data changed, start everything"
 	@echo "make test   the whole test suite (real Rasa, real model, SQLite, PostgreSQL, Redis)"
 	@echo "make lint   ruff check and format check"
-	@echo "make bench  benchmarks: knowledge base at 1,000/10,000 entries, reply latency, 1,000 open long-polls"
+	@echo "make bench  benchmarks: knowledge base at 1,000/10,000 entries, reply latency, 1,000 open long-polls, message -> desk"
 	@echo "make clean  remove everything the build made"
 
 run: setup $(RASA_MODEL)
 	$(VENV)/bin/python scripts/stack.py
 
-test: setup $(RASA_MODEL)
+test: setup $(RASA_MODEL) $(CHROMIUM)
 	$(VENV)/bin/ruff check .
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest
 
@@ -78,6 +79,13 @@ $(RASA_MODEL): config.yml bot/domain.yml $(RASA_DATA) $(RASA_VENV)/.installed
 		|| { tail -n 30 $(LOGS)/rasa-train.log; exit 1; }
 	@touch $@
 
+# The desk's browser tests drive Debian's chromium through Playwright (no browser
+# download). CI runs as root; elsewhere this asks sudo.
+$(CHROMIUM):
+	@echo "== installing Debian's chromium (for the desk's browser tests) =="
+	$$( [ "$$(id -u)" -eq 0 ] || echo sudo ) apt-get update
+	$$( [ "$$(id -u)" -eq 0 ] || echo sudo ) apt-get install -y chromium
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -86,10 +94,11 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: setup $(RASA_MODEL)
+bench: setup $(RASA_MODEL) $(CHROMIUM)
 	$(VENV)/bin/python scripts/bench_kb.py
 	$(VENV)/bin/python scripts/bench_reply.py
 	$(VENV)/bin/python scripts/bench_longpoll.py
+	$(VENV)/bin/python scripts/bench_desk.py
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) .models models .rasa .cache var .pytest_cache .ruff_cache
