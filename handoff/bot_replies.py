@@ -2,7 +2,9 @@
 
 Replies are custom payloads (see bot/domain.yml and bot/actions): `text` (a string, or
 one per language), `buttons`, `source`, plus `retrieval` (what the bot tried, kept for
-agents) and `handoff` (queue this conversation). Plain Rasa text replies work too.
+agents), `handoff` (queue this conversation), and after an agent resolved it, `rating`
+(`{"score": 1..5}`) and `rating_comment` (the customer's words) for the hub to store.
+Plain Rasa text replies work too.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ class BotMessage:
 class BotTurn:
     messages: list[BotMessage]
     handoff_reason: str | None = None
+    rating: int | None = None  # 1-5
+    rating_comment: str | None = None
 
 
 def _localised(value: Any, language: str, default_language: str) -> str:
@@ -44,7 +48,18 @@ def interpret(replies: list[dict[str, Any]], language: str, default_language: st
         handoff = body.get("handoff")
         if isinstance(handoff, dict):
             turn.handoff_reason = str(handoff.get("reason") or "bot")
+        turn.rating = _score(body.get("rating")) or turn.rating
+        if isinstance(body.get("rating_comment"), str) and body["rating_comment"].strip():
+            turn.rating_comment = body["rating_comment"].strip()
         if text or buttons:
             source = body.get("source") if isinstance(body.get("source"), dict) else None
             turn.messages.append(BotMessage(text, buttons, source, body.get("retrieval")))
     return turn
+
+
+def _score(rating: Any) -> int | None:
+    """A score from 1 to 5, or None (anything else is not a rating)."""
+    score = rating.get("score") if isinstance(rating, dict) else None
+    if isinstance(score, int) and not isinstance(score, bool) and 1 <= score <= 5:
+        return score
+    return None

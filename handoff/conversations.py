@@ -6,6 +6,12 @@ Nothing is lost and nobody is left without an answer when the bot is away:
   at once, and the background loop (`answer_waiting`) answers them in order as soon as
   it is back; past the patience set in the settings, agents take over;
 - if the bot is up but fails on a message, the conversation goes to the agents at once.
+
+A queued customer is told their place and expected wait (handoff/waiting.py), both
+updated on the long-poll. When nobody can answer live (business hours, agents online:
+handoff/hours.py) the conversation becomes a ticket and the customer is asked for an
+e-mail address (handoff/tickets.py). After an agent resolves it, the bot asks for a
+rating (`ask_for_rating`), stored per conversation and agent.
 """
 
 from __future__ import annotations
@@ -22,21 +28,26 @@ from sqlalchemy import select, update
 
 from knowledge.text import detect_language
 
-from . import store
+from . import store, tickets, waiting
 from .bot_health import BotHealth
 from .bot_replies import BotTurn, interpret
 from .config import HubSettings
 from .customer_text import for_rasa
 from .db import Database
-from .events import conversation_channel, notify
+from .events import QUEUE_CHANNEL, conversation_channel, notify
+from .hours import BusinessHours, why_no_live_help
 from .models import Conversation, Message, now
 from .pubsub import PubSub
 from .rasa_client import BotUnavailable, RasaClient
 from .security import digest, new_token
 from .store import NewMessage
+from .texts import duration
 from .texts import text as hub_text
+from .waiting import Standing
 
 log = logging.getLogger(__name__)
+
+RESOLVED_INTENT = "/conversation_resolved"  # the hub's own intent: customers cannot send it (for_rasa)
 
 
 @dataclass
@@ -44,6 +55,7 @@ class Turn:
     status: str
     messages: list[Message]
     waiting_for_bot: bool = False
+    queue: Standing | None = None  # while queued: place and expected wait
 
 
 class Conversations:
@@ -56,6 +68,8 @@ class Conversations:
         self.pubsub = pubsub
         self.health = health
         self.closing = threading.Event()  # set on shutdown: long-polls answer at once
+        # Read once: a typo in BUSINESS_HOURS stops the hub at start, with the reason.
+        self.hours = BusinessHours.parse(settings.business_hours, settings.timezone)
 
     def start(self, channel: str = "web", language: str | None = None) -> tuple[Conversation, str]:
         """A new conversation and the token that alone gives access to it (shown once)."""
@@ -80,18 +94,30 @@ class Conversations:
                 session, conversation_id, [NewMessage("customer", shown, payload=payload, meta={"language": language})]
             )
             conversation.language = language  # a customer may switch languages mid-chat
-            with_humans = conversation.status in ("queued", "assigned")
+            with_humans = self._with_humans(session, conversation, shown, language)
             if conversation.status == "resolved":
                 store.transition(session, conversation_id, ("resolved",), status="bot", agent_id=None)
             behind_others = conversation.bot_pending_from is not None
-        notify(self.pubsub, conversation_id, with_humans)
-        if with_humans:
-            return Turn(conversation.status, [])
+        notify(self.pubsub, conversation_id, with_humans is not None)
+        if with_humans is not None:
+            return with_humans
         if behind_others:  # earlier messages wait for the bot: this one is answered after them
             return Turn("bot", [], waiting_for_bot=True)
         if not self.health.ready:
             return self._wait_for_bot(conversation_id, customer_message.seq, language)
         return self._ask_bot(conversation, customer_message, language)
+
+    def _with_humans(self, session, conversation: Conversation, text: str, language: str) -> Turn | None:
+        """The reply to a message while humans own the conversation (None if they do not):
+        the bot stays silent; a ticket still without an address takes one from it."""
+        if conversation.status not in ("queued", "assigned"):
+            return None
+        replies = []
+        if _needs_email(conversation):
+            replies = store.append(
+                session, conversation.id, tickets.capture_email(session, conversation, text, language)
+            )
+        return self._turn(session, conversation.id, replies)
 
     def _ask_bot(self, conversation: Conversation, customer_message: Message, language: str) -> Turn:
         text = customer_message.payload or for_rasa(customer_message.text)
@@ -112,7 +138,7 @@ class Conversations:
     def _store_bot_turn(
         self,
         conversation: Conversation,
-        customer_message: Message,
+        customer_message: Message | None,
         turn: BotTurn,
         understood: dict[str, Any] | None,
         language: str,
@@ -122,15 +148,45 @@ class Conversations:
             for m in turn.messages
         ]
         with self.db.transaction() as session:
-            if understood:
+            if understood and customer_message is not None:
                 stored_customer = session.get(Message, customer_message.id)
                 stored_customer.meta = {**(stored_customer.meta or {}), "nlu": understood}
             messages = store.append(session, conversation.id, new)
+            if turn.rating is not None:
+                store.rate(session, conversation.id, turn.rating)
+            if turn.rating_comment is not None:
+                store.comment_rating(session, conversation.id, turn.rating_comment)
             if turn.handoff_reason:
                 messages += self._enqueue(session, conversation.id, turn.handoff_reason, language)
-            status = store.get(session, conversation.id).status
+            result = self._turn(session, conversation.id, messages)
         notify(self.pubsub, conversation.id, queue_changed=bool(turn.handoff_reason))
-        return Turn(status, messages)
+        return result
+
+    # -- after an agent resolved the conversation -------------------------------------
+
+    def ask_for_rating(self, conversation_id: str, agent_id: int) -> None:
+        """The bot takes the conversation back and asks the customer to rate the agent's
+        help (1-5, as buttons; then an optional comment). Called by the desk after its
+        resolve is committed: it never fails the agent's request, and a bot that is away
+        just means no rating is asked. The rating is stored for the agent who resolved
+        the conversation (the last handoff's `resolved_by`), when the customer answers."""
+        try:
+            with self.db.transaction() as session:
+                conversation = store.get(session, conversation_id)
+                if conversation.status not in ("resolved", "bot"):
+                    return  # back with humans already
+            if not self.health.ready:
+                log.info("conversation %s: the bot is away; no rating asked", conversation_id)
+                return
+            metadata = {"language": conversation.language, "channel": conversation.channel, "agent_id": agent_id}
+            replies = self.rasa.send(conversation_id, RESOLVED_INTENT, metadata)
+            turn = interpret(replies, conversation.language, self.settings.default_language)
+            if turn.messages:
+                self._store_bot_turn(conversation, None, turn, None, conversation.language)
+        except BotUnavailable as exc:
+            log.warning("conversation %s: no rating asked: %s", conversation_id, exc)
+        except Exception:  # the resolve is committed: nothing here may turn it into an error
+            log.exception("conversation %s: asking for a rating failed", conversation_id)
 
     # -- while the bot is away -------------------------------------------------------
 
@@ -155,9 +211,9 @@ class Conversations:
                 .values(bot_pending_from=seq, bot_pending_since=now())
             ).rowcount
             messages = store.append(session, conversation_id, [NewMessage("system", hub_text(notice, language))])
-            status = store.get(session, conversation_id).status
+            turn = self._turn(session, conversation_id, messages, waiting_for_bot=bool(held))
         notify(self.pubsub, conversation_id)
-        return Turn(status, messages, waiting_for_bot=bool(held))
+        return turn
 
     def answer_waiting(self) -> int:
         """Answer the messages that wait for the bot if it is back, or hand their
@@ -232,30 +288,49 @@ class Conversations:
                 session, conversation_id, [NewMessage("system", hub_text("bot_unavailable", language))]
             )
             messages += self._enqueue(session, conversation_id, "bot_unavailable", language)
-            status = store.get(session, conversation_id).status
+            turn = self._turn(session, conversation_id, messages)
         notify(self.pubsub, conversation_id, queue_changed=True)
-        return Turn(status, messages)
+        return turn
 
     def _enqueue(self, session, conversation_id: str, reason: str, language: str) -> list[Message]:
-        """Queue the conversation and tell the customer where they stand."""
-        if not store.enqueue(session, conversation_id, reason):
+        """Queue the conversation and tell the customer where they stand. If nobody can
+        answer live (outside business hours, no agent online), it is a ticket: the
+        handoff's reason says why (`out_of_hours`, `no_agent_online`), and the customer
+        is asked for an e-mail address. The reason that escalated it is kept on the notice."""
+        unavailable = why_no_live_help(self.hours, store.agents_online(session, self.settings.presence_timeout))
+        if not store.enqueue(session, conversation_id, unavailable or reason):
             return []
-        position = store.queue_position(session, store.get(session, conversation_id))
-        note = NewMessage("system", hub_text("queue_position", language, position=position))
+        conversation = store.get(session, conversation_id)
+        conversation.ticket = unavailable is not None
+        if unavailable:
+            note = tickets.ticket_notice(unavailable, self.hours, conversation.contact_email, language)
+            note.meta = {**(note.meta or {}), "escalated_for": reason}
+        else:
+            note = NewMessage("system", _standing_text(waiting.standing(session, conversation), language))
         return store.append(session, conversation_id, [note])
+
+    def _turn(self, session, conversation_id: str, messages: list[Message], waiting_for_bot: bool = False) -> Turn:
+        """The reply to the customer: what was said, and where the conversation stands now."""
+        conversation = store.get(session, conversation_id)
+        return Turn(conversation.status, messages, waiting_for_bot, waiting.standing(session, conversation))
 
     # -- reading ---------------------------------------------------------------------
 
     def messages_after(self, conversation_id: str, after: int, wait: float = 0.0) -> Turn:
-        """Messages after `after`; with `wait`, hold until one arrives (long-poll). A
-        shutdown answers every waiting long-poll at once, with what there is."""
+        """Messages after `after`; with `wait`, hold until one arrives, or, while the
+        conversation is queued, until its place in the queue (or its status) changes
+        (long-poll). A shutdown answers every waiting long-poll at once, with what there is."""
         wait = max(0.0, min(wait, self.settings.long_poll_max))
-        if wait == 0 or self.closing.is_set():
-            return self._read(conversation_id, after)
+        first = self._read(conversation_id, after)
+        if wait == 0 or first.messages or self.closing.is_set():
+            return first
         deadline = time.monotonic() + wait
-        with self.pubsub.subscribe(conversation_channel(conversation_id)) as events:
-            turn = self._read(conversation_id, after)
-            while not turn.messages and not self.closing.is_set():
+        # Only a queued conversation follows the queue: a thousand chats with the bot must
+        # not all wake whenever an agent takes someone else's.
+        channels = [conversation_channel(conversation_id)] + ([QUEUE_CHANNEL] if first.status == "queued" else [])
+        with self.pubsub.subscribe(*channels) as events:
+            turn = self._read(conversation_id, after)  # again: something may have happened before subscribing
+            while not _news(first, turn) and not self.closing.is_set():
                 left = deadline - time.monotonic()
                 if left <= 0 or events.get(timeout=left) is None:
                     break
@@ -269,7 +344,26 @@ class Conversations:
                 conversation.status,
                 store.messages_after(session, conversation_id, after),
                 waiting_for_bot=conversation.bot_pending_from is not None,
+                queue=waiting.standing(session, conversation),
             )
+
+
+def _news(before: Turn, now_: Turn) -> bool:
+    """What wakes a long-poll: new messages, another status, or another place or wait."""
+    return bool(now_.messages) or now_.status != before.status or now_.queue != before.queue
+
+
+def _needs_email(conversation: Conversation) -> bool:
+    """A ticket still waiting in the queue without an address to answer at."""
+    return conversation.status == "queued" and conversation.ticket and not conversation.contact_email
+
+
+def _standing_text(standing: Standing | None, language: str) -> str:
+    position = standing.position if standing else 1
+    if standing is None or standing.expected_wait_seconds is None:
+        return hub_text("queue_position_no_estimate", language, position=position)
+    wait = duration(standing.expected_wait_seconds, language)
+    return hub_text("queue_position", language, position=position, wait=wait)
 
 
 def _language_of(text: str, current: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from .models import Agent, Conversation, Handoff, Message, now
+from .models import Agent, Conversation, Handoff, Message, Rating, now
 
 
 @dataclass
@@ -145,3 +145,48 @@ def message_json(message: Message) -> dict[str, Any]:
         "buttons": message.buttons or [],
         "source": {"id": message.source["id"], "title": message.source["title"]} if message.source else None,
     }
+
+
+# -- ratings (the customer's, after an agent resolved the conversation) -----------------
+
+
+def last_resolved_handoff(session: Session, conversation_id: str) -> Handoff | None:
+    return session.scalars(
+        select(Handoff)
+        .where(Handoff.conversation_id == conversation_id, Handoff.resolved_at.is_not(None))
+        .order_by(Handoff.id.desc())
+        .limit(1)
+    ).first()
+
+
+def current_rating(session: Session, conversation_id: str) -> Rating | None:
+    """The rating of the conversation's last resolution, if the customer gave one."""
+    rating = session.scalars(
+        select(Rating).where(Rating.conversation_id == conversation_id).order_by(Rating.id.desc()).limit(1)
+    ).first()
+    handoff = last_resolved_handoff(session, conversation_id)
+    if rating is None or (handoff is not None and as_utc(rating.created_at) < as_utc(handoff.resolved_at)):
+        return None  # none yet, or one for an earlier resolution
+    return rating
+
+
+def rate(session: Session, conversation_id: str, score: int) -> Rating:
+    """Store the customer's score for the agent who resolved the conversation last. One
+    rating per resolution: pressing another score replaces the first."""
+    rating = current_rating(session, conversation_id)
+    if rating is None:
+        handoff = last_resolved_handoff(session, conversation_id)
+        rating = Rating(conversation_id=conversation_id, agent_id=handoff.resolved_by if handoff else None, score=score)
+        session.add(rating)
+    else:
+        rating.score = score
+    session.flush()
+    return rating
+
+
+def comment_rating(session: Session, conversation_id: str, comment: str) -> Rating | None:
+    """Add the customer's comment to their rating; None if they gave no rating."""
+    rating = current_rating(session, conversation_id)
+    if rating is not None:
+        rating.comment = comment
+    return rating

@@ -11,7 +11,7 @@ import pytest
 
 from handoff.texts import TEXTS
 
-from .test_hub_api import agent_queue, make_app, new_agent, read, say, start
+from .test_hub_api import agent_online, agent_queue, make_app, new_agent, read, say, start
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def test_later_messages_wait_behind_the_first_without_another_notice(client):
     conversation_id, token = start(client)
     say(client, conversation_id, token, "dzień dobry")
     second = say(client, conversation_id, token, "jak zwrócić towar").get_json()
-    assert second == {"status": "bot", "messages": []}
+    assert second == {"status": "bot", "messages": [], "queue": None}
     history = read(client, conversation_id, token).get_json()["messages"]
     assert [m["role"] for m in history] == ["customer", "system", "customer"]
 
@@ -55,6 +55,7 @@ def test_later_messages_wait_behind_the_first_without_another_notice(client):
 def test_past_its_patience_the_conversation_goes_to_agents(database_url):
     app = make_app(database_url, bot_start_max=0.3, bot_wait_max=0.3)
     client = app.test_client()
+    agent_online(app)
     conversation_id, token = start(client, "en")
     say(client, conversation_id, token, "where is my parcel")
     conversations = app.extensions["faqbot"].conversations

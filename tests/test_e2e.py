@@ -45,13 +45,27 @@ def _prepare(tmp, name: str) -> tuple[dict[str, str], str]:
     shutil.copytree(SAMPLE_KB, kb_dir)
     database_url = f"sqlite:///{tmp / f'{name}.db'}"
     migrate(database_url)
+    _agent_on_duty(database_url)
     env = {
         "FAQBOT_KB_DIR": str(kb_dir),
         "FAQBOT_KB_LAST_GOOD": str(tmp / f"{name}-last-good"),
         "FAQBOT_RELOAD_INTERVAL": "0.5",
         "DATABASE_URL": database_url,
+        "PRESENCE_TIMEOUT": "86400",  # the agent on duty stays online for the whole session
     }
     return env, database_url
+
+
+def _agent_on_duty(database_url: str) -> None:
+    """An agent whose desk is open: escalations wait for live help (with no agent online
+    they become tickets answered by e-mail, see tests/test_hours.py)."""
+    from handoff.db import Database
+    from handoff.models import Agent, now
+
+    db = Database(database_url)
+    with db.transaction() as session:
+        session.add(Agent(name="on-duty", token_hash="0" * 64, last_seen_at=now()))
+    db.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -167,7 +181,8 @@ def test_polish_conversation(hub):
     assert "konsultant" in only(handoff)["text"]
     assert "w kolejce" in only(handoff, "system")["text"]
     waiting = customer.say("halo, jest tam ktoś?")
-    assert waiting == {"status": "queued", "messages": []}  # the bot stays silent
+    assert (waiting["status"], waiting["messages"]) == ("queued", [])  # the bot stays silent
+    assert waiting["queue"]["position"] >= 1
 
     agent = Agent(hub, "Ola")
     queued = next(c for c in agent.get("/queue")["conversations"] if c["id"] == customer.id)
@@ -227,7 +242,9 @@ def test_english_conversation(hub):
     second = customer.say("who won the world cup in 1998")
     assert second["status"] == "queued"
     assert "consultant" in only(second)["text"]
-    assert re.fullmatch(r"You are number \d+ in the queue for a consultant\.", only(second, "system")["text"])
+    assert re.fullmatch(
+        r"You are number \d+ in the queue for a consultant, who will answer here\. .+", only(second, "system")["text"]
+    )
 
     agent = Agent(hub, "Tom")
     view = agent.get(f"/conversations/{customer.id}")

@@ -19,10 +19,12 @@ from handoff.config import HubSettings
 from handoff.texts import TEXTS
 
 NEUTRAL = "BLIK?"  # says nothing about its language: the conversation's language is kept
+FIRST_IN_QUEUE = {"position": 1, "expected_wait_seconds": None}  # no history yet: no estimate
+ON_DUTY = "on-duty"  # the agent whose desk is open in these tests (presence)
 MESSAGE_FIELDS = {"seq", "role", "text", "buttons", "source"}
 QUEUE_FIELDS = {
     "id", "status", "position", "channel", "language", "reason",
-    "queued_at", "waiting_seconds", "assigned_to", "last_customer_message",
+    "queued_at", "waiting_seconds", "assigned_to", "last_customer_message", "ticket", "contact_email",
 }  # fmt: skip
 
 
@@ -76,8 +78,24 @@ def read(client, conversation_id: str, token: str, after: int = 0, wait: float |
     return client.get(f"/api/conversations/{conversation_id}/messages?{query}", headers=bearer(token))
 
 
+def agent_online(app, name: str = ON_DUTY) -> None:
+    """An agent whose desk is open (created if need be): escalations then wait for live
+    help, instead of becoming tickets answered by e-mail (tests/test_hours.py)."""
+    from sqlalchemy import select, update
+
+    from handoff.models import Agent, now
+    from handoff.security import digest, new_token
+
+    with app.extensions["faqbot"].db.transaction() as session:
+        if session.scalar(select(Agent.id).where(Agent.name == name)) is None:
+            session.add(Agent(name=name, token_hash=digest(new_token())))
+            session.flush()
+        session.execute(update(Agent).where(Agent.name == name).values(last_seen_at=now()))
+
+
 def queued(client, language: str | None = None, text: str = NEUTRAL) -> tuple[str, str]:
-    """A conversation the (unreachable) bot handed to the queue."""
+    """A conversation the (unreachable) bot handed to the queue, with an agent online."""
+    agent_online(client.application)
     conversation_id, token = start(client, language)
     response = say(client, conversation_id, token, text)
     assert response.get_json()["status"] == "queued"
@@ -173,7 +191,7 @@ def test_a_token_opens_its_own_conversation_only(app, client):
     assert_error(read(client, theirs, my_token), 403)
     assert_error(read(client, mine, "made-up-token"), 403)
     # nothing was stored in the other conversation
-    assert read(client, theirs, their_token).get_json() == {"status": "bot", "messages": []}
+    assert read(client, theirs, their_token).get_json() == {"status": "bot", "messages": [], "queue": None}
     assert agent_view(client, new_agent(app, "ala"), theirs)["messages"] == []
 
 
@@ -242,6 +260,7 @@ def test_unknown_routes_answer_json(client):
     [("pl", "niedostępny", "Jesteś 1. w kolejce"), ("en", "unavailable", "number 1 in the queue")],
 )
 def test_rasa_down_queues_and_tells_the_customer_at_once(client, language, unavailable, position):
+    agent_online(client.application)
     conversation_id, token = start(client, language)
     started = time.monotonic()
     response = say(client, conversation_id, token, NEUTRAL)
@@ -288,15 +307,16 @@ def test_rasa_down_the_conversation_waits_in_the_agent_queue(app, client):
 def test_the_second_waiting_customer_is_told_position_2(client):
     queued(client, "en")
     conversation_id, token = start(client, "en")
-    messages = say(client, conversation_id, token, NEUTRAL).get_json()["messages"]
-    assert "number 2 in the queue" in messages[-1]["text"]
+    body = say(client, conversation_id, token, NEUTRAL).get_json()
+    assert "number 2 in the queue" in body["messages"][-1]["text"]
+    assert body["queue"] == {"position": 2, "expected_wait_seconds": None}
 
 
 def test_a_message_while_queued_is_stored_without_a_reply(app, client):
     conversation_id, token = queued(client)
     response = say(client, conversation_id, token, "Halo, jest tam ktoś?")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "queued", "messages": []}
+    assert response.get_json() == {"status": "queued", "messages": [], "queue": FIRST_IN_QUEUE}
     messages = read(client, conversation_id, token, after=3).get_json()["messages"]
     assert [(m["seq"], m["role"], m["text"]) for m in messages] == [(4, "customer", "Halo, jest tam ktoś?")]
     (item,) = agent_queue(client, new_agent(app, "ala"))
@@ -307,7 +327,8 @@ def test_a_message_while_queued_is_stored_without_a_reply(app, client):
 def test_a_message_while_assigned_is_stored_without_a_reply(app, client):
     conversation_id, token = queued(client)
     agent_post(client, new_agent(app, "ala"), conversation_id, "claim")
-    assert say(client, conversation_id, token, "dziękuję").get_json() == {"status": "assigned", "messages": []}
+    reply = say(client, conversation_id, token, "dziękuję").get_json()
+    assert reply == {"status": "assigned", "messages": [], "queue": None}
     assert read(client, conversation_id, token, after=3).get_json()["messages"][0]["text"] == "dziękuję"
 
 
@@ -324,7 +345,8 @@ def test_get_messages_after_seq(client):
     assert later["status"] == "queued"
     assert [(m["seq"], m["role"]) for m in later["messages"]] == [(3, "system"), (4, "customer")]
     assert later["messages"][1]["text"] == "second"
-    assert read(client, conversation_id, token, after=4).get_json() == {"status": "queued", "messages": []}
+    nothing_new = {"status": "queued", "messages": [], "queue": FIRST_IN_QUEUE}
+    assert read(client, conversation_id, token, after=4).get_json() == nothing_new
 
 
 @pytest.mark.parametrize("query", ["after=abc", "after=-1", "after=1.5", "after=", "wait=soon", "wait=-1"])
@@ -339,7 +361,7 @@ def test_get_messages_after_a_seq_beyond_any_message_is_not_a_500(client, after)
     conversation_id, token = queued(client)
     response = read(client, conversation_id, token, after=after)
     if response.status_code == 200:
-        assert response.get_json() == {"status": "queued", "messages": []}
+        assert response.get_json() == {"status": "queued", "messages": [], "queue": FIRST_IN_QUEUE}
     else:
         assert_error(response, 400)
 
@@ -350,7 +372,7 @@ def test_long_poll_without_news_returns_empty_after_the_wait(client):
     response = read(client, conversation_id, token, after=3, wait=1)
     elapsed = time.monotonic() - started
     assert response.status_code == 200
-    assert response.get_json() == {"status": "queued", "messages": []}
+    assert response.get_json() == {"status": "queued", "messages": [], "queue": FIRST_IN_QUEUE}
     assert 0.9 <= elapsed < 3
 
 
@@ -588,7 +610,7 @@ def test_another_agent_cannot_reply_to_an_assigned_conversation(app, client):
 def test_agent_cannot_reply_to_a_conversation_the_bot_owns(app, client):
     conversation_id, token = start(client)
     assert_error(agent_post(client, new_agent(app, "ala"), conversation_id, "messages", {"text": "hej"}), 409)
-    assert read(client, conversation_id, token).get_json() == {"status": "bot", "messages": []}
+    assert read(client, conversation_id, token).get_json() == {"status": "bot", "messages": [], "queue": None}
 
 
 @pytest.mark.parametrize(("body", "status"), [({}, 400), ({"text": " "}, 400), ({"text": "a" * 2001}, 413)])

@@ -2,7 +2,9 @@
 
 Each reply is one custom payload the hub understands: the text, buttons and source the
 customer sees, and what retrieval tried (for the agent, should the conversation reach
-one). Two misses in a row hand the conversation to a human.
+one). Two misses in a row hand the conversation to a human; so does a customer who is
+losing patience (shouting, swearing, or getting the same answer twice in a row: the
+answer did not help, repeating it would not either).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from knowledge.base import KnowledgeBase, Reply
 from knowledge.entries import Entry
 
+from .frustration import frustration_signal
+from .handoff import hand_over_frustrated
 from .knowledge_base import KB
 from .texts import human_button, language_of, say
 
@@ -61,41 +65,51 @@ class ActionAnswerFaq(Action):
         return "action_answer_faq"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        language = language_of(tracker)
-        kb, version = KB.current, KB.version  # one snapshot for the whole reply, even mid-reload
-        chosen = next(tracker.get_latest_entity_values("entry_id"), None)
-        if tracker.get_intent_of_latest_message() == "choose_entry" and chosen in kb:
-            entry = kb.entry(chosen, language)
-            dispatcher.utter_message(json_message={"text": entry.answer, "source": source(entry)})
-            return [SlotSet("misses", 0)]
+        return answer_question(dispatcher, tracker, domain)
 
-        text = tracker.latest_message.get("text") or ""
-        reply = kb.ask(text, language)
-        meta = retrieval(kb, text, reply, version)
-        if reply.kind == "answer":
-            payload = {"text": reply.entry.answer, "source": source(reply.entry), "retrieval": meta}
-            dispatcher.utter_message(json_message=payload)
-            return [SlotSet("misses", 0)]
-        if reply.kind == "clarify":
-            buttons = [{"title": e.title, "payload": choose_payload(e.id)} for e in reply.options]
-            buttons.append(human_button(domain, language, "utter_button_none_of_these"))
-            payload = {"text": say(domain, "utter_clarify", language), "buttons": buttons, "retrieval": meta}
-            dispatcher.utter_message(json_message=payload)
-            return [SlotSet("misses", 0)]
 
-        misses = int(tracker.get_slot("misses") or 0) + 1
-        if misses >= MISSES_BEFORE_HANDOFF:
-            payload = {
-                "text": say(domain, "utter_handoff_after_misses", language),
-                "handoff": {"reason": "repeated_misses"},
-                "retrieval": meta,
-            }
-            dispatcher.utter_message(json_message=payload)
-            return [SlotSet("misses", 0)]
+def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    """Answer the latest message from the FAQ, clarify, fall back, or hand over."""
+    language = language_of(tracker)
+    kb, version = KB.current, KB.version  # one snapshot for the whole reply, even mid-reload
+    chosen = next(tracker.get_latest_entity_values("entry_id"), None)
+    if tracker.get_intent_of_latest_message() == "choose_entry" and chosen in kb:
+        entry = kb.entry(chosen, language)
+        dispatcher.utter_message(json_message={"text": entry.answer, "source": source(entry)})
+        return [SlotSet("misses", 0), SlotSet("last_answer", entry.id)]
+
+    text = tracker.latest_message.get("text") or ""
+    reply = kb.ask(text, language)
+    meta = retrieval(kb, text, reply, version)
+    signal = frustration_signal(text)
+    if signal:
+        return hand_over_frustrated(dispatcher, domain, language, signal, meta)
+    if reply.kind == "answer":
+        if reply.entry.id == tracker.get_slot("last_answer"):  # asked again: the answer did not help
+            return hand_over_frustrated(dispatcher, domain, language, "same_answer_again", meta)
+        payload = {"text": reply.entry.answer, "source": source(reply.entry), "retrieval": meta}
+        dispatcher.utter_message(json_message=payload)
+        return [SlotSet("misses", 0), SlotSet("last_answer", reply.entry.id)]
+    if reply.kind == "clarify":
+        buttons = [{"title": e.title, "payload": choose_payload(e.id)} for e in reply.options]
+        buttons.append(human_button(domain, language, "utter_button_none_of_these"))
+        payload = {"text": say(domain, "utter_clarify", language), "buttons": buttons, "retrieval": meta}
+        dispatcher.utter_message(json_message=payload)
+        return [SlotSet("misses", 0), SlotSet("last_answer", None)]
+
+    misses = int(tracker.get_slot("misses") or 0) + 1
+    if misses >= MISSES_BEFORE_HANDOFF:
         payload = {
-            "text": say(domain, "utter_fallback", language),
-            "buttons": [human_button(domain, language)],
+            "text": say(domain, "utter_handoff_after_misses", language),
+            "handoff": {"reason": "repeated_misses"},
             "retrieval": meta,
         }
         dispatcher.utter_message(json_message=payload)
-        return [SlotSet("misses", misses)]
+        return [SlotSet("misses", 0), SlotSet("last_answer", None)]
+    payload = {
+        "text": say(domain, "utter_fallback", language),
+        "buttons": [human_button(domain, language)],
+        "retrieval": meta,
+    }
+    dispatcher.utter_message(json_message=payload)
+    return [SlotSet("misses", misses), SlotSet("last_answer", None)]

@@ -3,6 +3,11 @@
 Input: `POST /api/conversations/<id>/messages`. Output: the replies in the response,
 and everything later (agents' replies) by `GET .../messages?after=<seq>`, which can
 long-poll with `&wait=<seconds>`. A conversation's token opens that conversation only.
+
+Both answer `{"status", "messages", "queue"}`: `queue` is `{"position": N,
+"expected_wait_seconds": S | null}` while the conversation is queued (null: no estimate
+yet, or a ticket that agents answer later by e-mail), and null otherwise. A long-poll of
+a queued conversation also returns when its place or expected wait changes.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from flask import Blueprint, request
 from .. import hub, store
 from ..api.errors import ApiError
 from ..api.validation import json_body, message_text
+from ..conversations import Turn
 from ..security import bearer, matches
 from ..store import message_json
 
@@ -57,8 +63,7 @@ def start_conversation():
 def post_message(conversation_id: str):
     _authorize(conversation_id)
     text = message_text(json_body(), hub().settings.max_message_length)
-    turn = hub().conversations.receive(conversation_id, text)
-    return {"status": turn.status, "messages": [message_json(m) for m in turn.messages]}
+    return _turn_json(hub().conversations.receive(conversation_id, text))
 
 
 @blueprint.get("/<conversation_id>/messages")
@@ -66,5 +71,12 @@ def get_messages(conversation_id: str):
     _authorize(conversation_id)
     after = _number("after", 0)
     wait = _number("wait", 0.0, float)
-    turn = hub().conversations.messages_after(conversation_id, after, wait)
-    return {"status": turn.status, "messages": [message_json(m) for m in turn.messages]}
+    return _turn_json(hub().conversations.messages_after(conversation_id, after, wait))
+
+
+def _turn_json(turn: Turn) -> dict:
+    return {
+        "status": turn.status,
+        "messages": [message_json(m) for m in turn.messages],
+        "queue": turn.queue.as_json() if turn.queue else None,
+    }

@@ -24,6 +24,8 @@ def upgrade() -> None:
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('ticket', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('contact_email', sa.String(length=254), nullable=True))
+    with op.batch_alter_table('handoffs', schema=None) as batch_op:  # recent waits: the expected wait
+        batch_op.create_index(batch_op.f('ix_handoffs_claimed_at'), ['claimed_at'], unique=False)
     op.create_table('notes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('conversation_id', sa.String(length=36), nullable=False),
@@ -54,6 +56,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('handoffs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_handoffs_claimed_at'))
     op.drop_table('ratings')
     op.drop_table('notes')
     with op.batch_alter_table('conversations', schema=None) as batch_op:
