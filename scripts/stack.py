@@ -511,6 +511,7 @@ def _banner(stack: Stack) -> str:
     return f"""
 Ready.
   hub (customer and agent APIs)  {stack.hub_url}
+  agents' desk                   {stack.hub_url}/desk
   Rasa server                    {stack.rasa_url}
   action server                  {stack.actions_url}
 
@@ -518,7 +519,7 @@ Try it:
   curl -s -X POST {stack.hub_url}/api/conversations
   (then POST {{"text": "jak zwrócić towar?"}} to /api/conversations/<id>/messages
    with the header 'Authorization: Bearer <token>'; see README.md)
-Agents: .venv/bin/faqbot agent create NAME
+Agents: .venv/bin/faqbot agent create NAME   (then log in at {stack.hub_url}/desk)
 Ctrl-C stops everything."""
 
 
