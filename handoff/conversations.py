@@ -71,8 +71,12 @@ class Conversations:
         # Read once: a typo in BUSINESS_HOURS stops the hub at start, with the reason.
         self.hours = BusinessHours.parse(settings.business_hours, settings.timezone)
 
-    def start(self, channel: str = "web", language: str | None = None) -> tuple[Conversation, str]:
-        """A new conversation and the token that alone gives access to it (shown once)."""
+    def start(
+        self, channel: str = "web", language: str | None = None, customer_id: str | None = None
+    ) -> tuple[Conversation, str]:
+        """A new conversation and the token that alone gives access to it (shown once).
+        `customer_id` ties it to a customer known from earlier conversations or another
+        channel (see `store.customer_for`)."""
         token = new_token()
         with self.db.transaction() as session:
             conversation = Conversation(
@@ -81,6 +85,7 @@ class Conversations:
                 channel=channel,
                 language=language or self.settings.default_language,
                 status="bot",
+                customer_id=customer_id,
             )
             session.add(conversation)
         return conversation, token

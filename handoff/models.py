@@ -38,6 +38,32 @@ class Agent(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 
+class Customer(Base):
+    """One person across conversations and channels: a widget visitor, a Messenger user,
+    an e-mail left for a ticket. Agents see a customer's earlier conversations."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True, index=True)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class CustomerIdentity(Base):
+    """How a channel knows a customer: a Messenger page-scoped id, a widget visitor's
+    token digest. One customer may have several."""
+
+    __tablename__ = "customer_identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
 class Conversation(Base):
     __tablename__ = "conversations"
 
@@ -47,7 +73,10 @@ class Conversation(Base):
     language: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16), default="bot", index=True)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), nullable=True, index=True)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # Channels that push (Messenger): the last seq delivered to the customer's channel.
+    delivered_seq: Mapped[int] = mapped_column(Integer, default=0)
     queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
     # Customer messages from this seq on wait for the bot (it was starting or away);
     # the hub answers them in order when it is back, or hands over after a while.
@@ -75,6 +104,9 @@ class Message(Base):
     source: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     meta: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)  # what the bot understood/tried
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
+    # The channel's own id of an incoming message (Messenger's `mid`): a re-delivery of the
+    # same webhook is recognised and answered once.
+    external_id: Mapped[str | None] = mapped_column(String(255), nullable=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 

@@ -6,6 +6,7 @@ Every change that can race between hub processes is a single conditional UPDATE
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from .models import Agent, Conversation, Handoff, Message, Rating, now
+from .models import Agent, Conversation, Customer, CustomerIdentity, Handoff, Message, Rating, now
 
 
 @dataclass
@@ -118,6 +119,22 @@ def queue_position(session: Session, conversation: Conversation) -> int:
 def as_utc(moment: datetime) -> datetime:
     """Aware, in UTC (SQLite hands back naive datetimes; they are UTC too)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def customer_for(session: Session, channel: str, external_id: str) -> Customer:
+    """The customer a channel knows by `external_id` (a Messenger user id, a widget
+    visitor's token digest), created on first sight."""
+    identity = session.scalar(
+        select(CustomerIdentity).where(CustomerIdentity.channel == channel, CustomerIdentity.external_id == external_id)
+    )
+    if identity is not None:
+        return session.get(Customer, identity.customer_id)
+    customer = Customer(id=str(uuid.uuid4()))
+    session.add(customer)
+    session.flush()
+    session.add(CustomerIdentity(customer_id=customer.id, channel=channel, external_id=external_id))
+    session.flush()
+    return customer
 
 
 def agents_online(session: Session, within_seconds: float) -> int:
