@@ -59,6 +59,10 @@ def running_hub(folder: Path, env: dict[str, str] | None = None) -> Iterator[tup
         "DATABASE_URL": database_url,
         "RASA_URL": f"http://127.0.0.1:{free_port()}",
         "ACTIONS_URL": f"http://127.0.0.1:{free_port()}",
+        # Benchmarks and tests open thousands of conversations from one address on
+        # purpose: the public API's rate limits (tests/test_public_api.py) are off here.
+        "RATE_LIMIT_NEW_CONVERSATIONS": "off",
+        "RATE_LIMIT_MESSAGES": "off",
         **(env or {}),
     }
     log = (folder / "hub.log").open("ab")

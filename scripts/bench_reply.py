@@ -85,7 +85,11 @@ def main() -> int:
 
         database_url = f"sqlite:///{tmp / 'bench.db'}"
         migrate(database_url)
-        stack = Stack(hub_port=free_port(), env={"DATABASE_URL": database_url}, log_dir=tmp / "logs")
+        stack = Stack(
+            hub_port=free_port(),
+            env={"DATABASE_URL": database_url, "RATE_LIMIT_NEW_CONVERSATIONS": "off", "RATE_LIMIT_MESSAGES": "off"},
+            log_dir=tmp / "logs",
+        )
         print("starting hub, Rasa and action server ...", flush=True)
         stack.start()
         url = stack.hub_url

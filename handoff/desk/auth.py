@@ -24,12 +24,14 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from flask import Blueprint, Flask, current_app, g, jsonify, redirect, render_template, request, session
-from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from .. import hub
 from ..accounts import Account
 from ..api.errors import ApiError
+from ..limits import limiter as shared_limiter
+from ..limits import too_many_requests
 
 blueprint = Blueprint("desk_auth", __name__, url_prefix="/desk", template_folder="templates")
 
@@ -165,9 +167,9 @@ def init_auth(app: Flask) -> None:
     )
     csrf = CSRFProtect(app)
     app.before_request(_guard(csrf))  # before the limiter: a forged form costs no attempt
-    _throttle_logins(app, settings.redis_url)
+    _throttle_logins(app)
     app.errorhandler(CSRFError)(_csrf_refused)
-    app.errorhandler(RateLimitExceeded)(_too_many_attempts)
+    app.errorhandler(RateLimitExceeded)(too_many_requests)  # the desk's own answer below, else JSON
     app.register_blueprint(blueprint)
 
 
@@ -185,16 +187,8 @@ def _guard(csrf: CSRFProtect) -> Callable[[], Any]:
     return guard
 
 
-def _throttle_logins(app: Flask, redis_url: str) -> None:
-    limiter = Limiter(
-        key_func=_client_address,
-        storage_uri=redis_url or "memory://",
-        in_memory_fallback_enabled=bool(redis_url),  # Redis down: count in this process meanwhile
-        key_prefix="faqbot-desk",
-        strategy="fixed-window",
-    )
-    limiter.init_app(app)
-    app.extensions["faqbot_limiter"] = limiter
+def _throttle_logins(app: Flask) -> None:
+    limiter = shared_limiter(app)  # the hub's one Limiter (handoff/limits.py): memory, or Redis
     for limit, key in LOGIN_LIMITS:
         limiter.limit(
             limit,
@@ -221,7 +215,7 @@ def _csrf_refused(exc: CSRFError):
     return _login_page("login_form_expired", status=400)
 
 
-def _too_many_attempts(exc: RateLimitExceeded):
+def too_many_attempts(exc: RateLimitExceeded):
     limit = current_app.extensions["faqbot_limiter"].current_limit
     seconds = max(1, int(limit.reset_at - time.time()) + 1) if limit is not None else 60
     if request.accept_mimetypes.best == "application/json" or _is_api(request.path):
