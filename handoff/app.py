@@ -68,14 +68,26 @@ def create_app(settings: HubSettings | None = None, migrate: bool = False) -> Fl
     )
 
     from .api.agent import blueprint as agent_api
+    from .api.cors import register as register_cors
     from .api.errors import register as register_errors
+    from .api.headers import register as register_headers
     from .api.health import blueprint as health_api
+    from .channels.messenger import init_messenger
     from .channels.web import blueprint as web_channel
+    from .delivery import init_delivery
     from .desk.setup import init_desk
+    from .limits import init_limits
+    from .widget import register_widget
 
     register_errors(app)
     app.register_blueprint(web_channel)
+    init_messenger(app, hub)  # /webhooks/messenger (handoff/channels/messenger.py)
+    init_delivery(app, hub, settings)  # bot/agent/system messages out to channels that push
     app.register_blueprint(agent_api)
     app.register_blueprint(health_api)
+    register_cors(app)  # the customer API, for the widget on WIDGET_ORIGINS
+    register_headers(app)  # before the desk: its pages keep their own policy
     init_desk(app, hub)  # /desk: its pages, JSON API and events; sessions, CSRF, login throttling
+    register_widget(app)  # /widget/widget.js, /widget/widget.css and the demo shop at /
+    init_limits(app)  # the customer API's rate limits, on the desk's Limiter (handoff/limits.py)
     return app

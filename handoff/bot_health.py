@@ -75,6 +75,12 @@ class BotHealth:
     def ready(self) -> bool:
         return self.state().ready
 
+    def ready_now(self) -> bool:
+        """For a customer's message: the cached state if the bot is up (no extra request),
+        else asked now, so that a message a moment after the bot came back is not held."""
+        state = self._state
+        return state.ready if state is not None and state.ready else self.check().ready
+
     def phase(self) -> str:
         """ "ready", "starting" (never ready since this hub started) or "down"."""
         if self.state().ready:

@@ -50,6 +50,23 @@ class HubSettings:
     business_hours: str = ""
     timezone: str = "Europe/Warsaw"
     drafts_dir: str = str(PROJECT_ROOT / "data" / "faq-drafts")  # "Save as FAQ draft" writes here
+    # Facebook Messenger (handoff/channels/messenger.py). The app secret checks webhook
+    # signatures (no secret: every POST is refused); the verify token answers Facebook's
+    # webhook verification; the page token sends through the Send API at graph_url.
+    messenger_app_secret: str = ""
+    messenger_verify_token: str = ""
+    messenger_page_token: str = ""
+    messenger_graph_url: str = "https://graph.facebook.com/v21.0"
+    # The public customer API (the website widget). Origins allowed to call it from a
+    # browser (CORS), besides the hub's own: full origins such as "https://shop.example";
+    # "*" allows any site (not recommended). Limits ("10 per minute; 100 per hour"
+    # syntax, "off" to switch one off): new conversations per client address, customer
+    # messages per conversation. trusted_proxies: reverse proxies in front of the hub
+    # that append to X-Forwarded-For (0: the header is ignored).
+    widget_origins: tuple[str, ...] = ()
+    rate_limit_new_conversations: str = "10 per minute; 100 per hour"
+    rate_limit_messages: str = "20 per minute"
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls, **overrides) -> HubSettings:
@@ -66,6 +83,8 @@ class HubSettings:
             "default_language": env.get("FAQBOT_DEFAULT_LANGUAGE", cls.default_language),
         }
         values.update(_desk_settings(env))
+        values.update(_messenger_settings(env))
+        values.update(_public_api_settings(env))
         if env.get("FAQBOT_LANGUAGES"):  # the same setting as the knowledge base's
             values["languages"] = parse_languages(env["FAQBOT_LANGUAGES"])
         values.update(overrides)
@@ -91,3 +110,25 @@ def _desk_settings(env) -> dict:
     if env.get("FAQBOT_DRAFTS_DIR"):
         values["drafts_dir"] = str(project_path(env["FAQBOT_DRAFTS_DIR"]))
     return values
+
+
+def _public_api_settings(env) -> dict:
+    values: dict = {}
+    if "WIDGET_ORIGINS" in env:
+        values["widget_origins"] = tuple(o.strip().rstrip("/") for o in env["WIDGET_ORIGINS"].split(",") if o.strip())
+    if "RATE_LIMIT_NEW_CONVERSATIONS" in env:
+        values["rate_limit_new_conversations"] = env["RATE_LIMIT_NEW_CONVERSATIONS"]
+    if "RATE_LIMIT_MESSAGES" in env:
+        values["rate_limit_messages"] = env["RATE_LIMIT_MESSAGES"]
+    if env.get("TRUSTED_PROXIES"):
+        values["trusted_proxies"] = int(env["TRUSTED_PROXIES"])
+    return values
+
+
+def _messenger_settings(env) -> dict:
+    return {
+        "messenger_app_secret": env.get("MESSENGER_APP_SECRET", ""),
+        "messenger_verify_token": env.get("MESSENGER_VERIFY_TOKEN", ""),
+        "messenger_page_token": env.get("MESSENGER_PAGE_TOKEN", ""),
+        "messenger_graph_url": (env.get("MESSENGER_GRAPH_URL") or HubSettings.messenger_graph_url).rstrip("/"),
+    }

@@ -90,13 +90,17 @@ class Conversations:
             session.add(conversation)
         return conversation, token
 
-    def receive(self, conversation_id: str, text: str) -> Turn:
+    def receive(self, conversation_id: str, text: str, external_id: str | None = None) -> Turn:
+        """`external_id`: the channel's id of the message (Messenger's `mid`), unique: a
+        re-delivered message raises IntegrityError and nothing is stored twice."""
         with self.db.transaction() as session:
             conversation = store.get(session, conversation_id)
             shown, payload = _pressed_button(session, conversation_id, text)
             language = _language_of(shown, conversation.language)
             (customer_message,) = store.append(
-                session, conversation_id, [NewMessage("customer", shown, payload=payload, meta={"language": language})]
+                session,
+                conversation_id,
+                [NewMessage("customer", shown, payload=payload, meta={"language": language}, external_id=external_id)],
             )
             conversation.language = language  # a customer may switch languages mid-chat
             with_humans = self._with_humans(session, conversation, shown, language)
@@ -108,7 +112,7 @@ class Conversations:
             return with_humans
         if behind_others:  # earlier messages wait for the bot: this one is answered after them
             return Turn("bot", [], waiting_for_bot=True)
-        if not self.health.ready:
+        if not self.health.ready_now():
             return self._wait_for_bot(conversation_id, customer_message.seq, language)
         return self._ask_bot(conversation, customer_message, language)
 
@@ -180,7 +184,7 @@ class Conversations:
                 conversation = store.get(session, conversation_id)
                 if conversation.status not in ("resolved", "bot"):
                     return  # back with humans already
-            if not self.health.ready:
+            if not self.health.ready_now():
                 log.info("conversation %s: the bot is away; no rating asked", conversation_id)
                 return
             metadata = {"language": conversation.language, "channel": conversation.channel, "agent_id": agent_id}

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from markupsafe import Markup, escape
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from .markdown import to_safe_html
 from .models import Agent, Conversation, Customer, CustomerIdentity, Handoff, Message, Rating, now
 
 
@@ -26,6 +28,7 @@ class NewMessage:
     meta: dict[str, Any] | None = None
     payload: str | None = None
     agent_id: int | None = None
+    external_id: str | None = None  # the channel's id of an incoming message (Messenger's mid)
 
 
 class NotFound(LookupError):
@@ -65,6 +68,7 @@ def append(session: Session, conversation_id: str, new: list[NewMessage]) -> lis
             meta=item.meta,
             payload=item.payload,
             agent_id=item.agent_id,
+            external_id=item.external_id,
         )
         session.add(message)
         stored.append(message)
@@ -153,15 +157,31 @@ def utc(moment: datetime | None) -> str | None:
     return as_utc(moment).isoformat().replace("+00:00", "Z")
 
 
-def message_json(message: Message) -> dict[str, Any]:
-    """A message as customers see it (the contract of the customer API)."""
+def message_json(message: Message, names: dict[int, str] | None = None) -> dict[str, Any]:
+    """A message as customers see it (the contract of the customer API). `html` is always
+    safe to show as markup: the bot's markdown sanitised, anyone else's text escaped.
+    `author` is the name of the agent who wrote it (from `names`, see `agent_names`)."""
     return {
         "seq": message.seq,
         "role": message.role,
         "text": message.text,
         "buttons": message.buttons or [],
         "source": {"id": message.source["id"], "title": message.source["title"]} if message.source else None,
+        "html": to_safe_html(message.text) if message.role == "bot" else _text_html(message.text),
+        "author": (names or {}).get(message.agent_id) if message.role == "agent" else None,
     }
+
+
+def _text_html(text: str) -> str:
+    return str(Markup("<br>").join(escape(text).split("\n")))
+
+
+def agent_names(session: Session, messages: list[Message]) -> dict[int, str]:
+    """The names of the agents who wrote these messages, for `message_json`."""
+    ids = {m.agent_id for m in messages if m.agent_id is not None and m.role == "agent"}
+    if not ids:
+        return {}
+    return {agent_id: name for agent_id, name in session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(ids)))}
 
 
 # -- ratings (the customer's, after an agent resolved the conversation) -----------------

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .hours import BusinessHours
-from .models import Conversation, Message
+from .models import Conversation, Customer, Message
 from .store import NewMessage
 from .texts import text as hub_text
 
@@ -60,6 +60,8 @@ def capture_email(session: Session, conversation: Conversation, text: str, langu
     email = find_email(text)
     if email:
         conversation.contact_email = email
+        if conversation.customer_id is not None:  # the customer's, for every later conversation
+            session.get(Customer, conversation.customer_id).email = email
         return [NewMessage("system", hub_text("email_saved", language, email=email))]
     if _last_prompt(session, conversation.id) == ASKED:
         return [NewMessage("system", hub_text("email_again", language), meta={"ticket": ASKED_AGAIN})]

@@ -6,3 +6,4 @@ from handoff import create_app
 
 app = create_app()
 app.extensions["faqbot"].background.start()
+app.extensions["faqbot_delivery"].start()  # sends to Messenger (and any channel that pushes)

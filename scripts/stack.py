@@ -510,8 +510,9 @@ def _stack_from_env() -> Stack:
 def _banner(stack: Stack) -> str:
     return f"""
 Ready.
-  hub (customer and agent APIs)  {stack.hub_url}
+  demo shop with the chat widget  {stack.hub_url}/
   agents' desk                   {stack.hub_url}/desk
+  hub (customer and agent APIs)  {stack.hub_url}/api
   Rasa server                    {stack.rasa_url}
   action server                  {stack.actions_url}
 

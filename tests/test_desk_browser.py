@@ -793,3 +793,24 @@ def test_screenshots_of_the_desk(browser, problems, tmp_path):
         page.mouse.move(0, 0)
         page.screenshot(path=str(SCREENSHOTS / "desk-conversation.png"))
         context.close()
+
+
+def test_the_customers_earlier_conversations_are_in_view(agent_page, hub):
+    """A returning widget visitor (the same `visitor` token): the agent sees what they
+    asked before, from the same customer record."""
+    first = requests.post(f"{hub.url}/api/conversations", json={"language": "pl"}, timeout=10).json()
+    headers = {"Authorization": f"Bearer {first['token']}"}
+    requests.post(
+        f"{hub.url}/api/conversations/{first['id']}/messages", json={"text": "Czy macie sofę Luna?"}, headers=headers
+    )
+    again = requests.post(f"{hub.url}/api/conversations", json={"visitor": first["visitor"]}, timeout=10).json()
+    assert again["visitor"] == first["visitor"]
+    headers = {"Authorization": f"Bearer {again['token']}"}
+    requests.post(
+        f"{hub.url}/api/conversations/{again['id']}/messages", json={"text": "Gdzie jest moja sofa?"}, headers=headers
+    )
+    page = agent_page("Ola", path=f"/desk/c/{again['id']}")
+    earlier = page.locator("#context-customer .earlier li")
+    expect(earlier).to_have_count(1)
+    expect(earlier).to_contain_text("Czy macie sofę Luna?")
+    expect(earlier.locator("a")).to_have_attribute("href", f"/desk/c/{first['id']}")

@@ -52,6 +52,8 @@ def _prepare(tmp, name: str) -> tuple[dict[str, str], str]:
         "FAQBOT_RELOAD_INTERVAL": "0.5",
         "DATABASE_URL": database_url,
         "PRESENCE_TIMEOUT": "86400",  # the agent on duty stays online for the whole session
+        "RATE_LIMIT_NEW_CONVERSATIONS": "off",  # the tests open many conversations from one address
+        "RATE_LIMIT_MESSAGES": "off",
     }
     return env, database_url
 

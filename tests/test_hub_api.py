@@ -21,7 +21,7 @@ from handoff.texts import TEXTS
 NEUTRAL = "BLIK?"  # says nothing about its language: the conversation's language is kept
 FIRST_IN_QUEUE = {"position": 1, "expected_wait_seconds": None}  # no history yet: no estimate
 ON_DUTY = "on-duty"  # the agent whose desk is open in these tests (presence)
-MESSAGE_FIELDS = {"seq", "role", "text", "buttons", "source"}
+MESSAGE_FIELDS = {"seq", "role", "text", "buttons", "source", "html", "author"}
 QUEUE_FIELDS = {
     "id", "status", "position", "channel", "language", "reason",
     "queued_at", "waiting_seconds", "assigned_to", "last_customer_message", "ticket", "contact_email",
@@ -139,7 +139,7 @@ def test_start_conversation_returns_id_and_token(client):
     assert response.status_code == 201
     assert response.mimetype == "application/json"
     body = response.get_json()
-    assert set(body) == {"id", "token"}
+    assert set(body) == {"id", "token", "visitor"}
     assert body["id"] and len(body["token"]) >= 32
     other_id, other_token = start(client)
     assert other_id != body["id"]

@@ -135,6 +135,8 @@ def test_append_stores_what_it_is_given(db):
             "text": "<b>Zwroty</b>",
             "buttons": [{"title": "Tak", "payload": "/affirm"}],
             "source": {"id": "returns", "title": "Zwroty"},
+            "html": "<p>&lt;b&gt;Zwroty&lt;/b&gt;</p>",  # raw HTML in an answer is shown as text
+            "author": None,
         }
 
 

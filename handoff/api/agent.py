@@ -42,7 +42,7 @@ def claim(conversation_id: str):
 def reply(conversation_id: str):
     text = message_text(json_body(), hub().settings.max_message_length)
     message = hub().desk.reply(conversation_id, g.agent, text)
-    return {"message": message_json(message)}, 201
+    return {"message": message_json(message, {g.agent.id: g.agent.name})}, 201
 
 
 @blueprint.post("/conversations/<conversation_id>/resolve")

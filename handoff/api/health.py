@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 from sqlalchemy import text
 
 from .. import hub
@@ -29,6 +29,9 @@ def health():
         "bot": phase,
         "live_connections": hub().pubsub.subscriber_count(),  # open long-polls in this process
     }
+    delivery = current_app.extensions.get("faqbot_delivery")
+    if delivery is not None and database["ok"]:  # channels that push (Messenger): waiting or failing
+        body["deliveries"] = delivery.status()
     return body, 200 if database["ok"] else 503
 
 

@@ -8,21 +8,29 @@ Both answer `{"status", "messages", "queue"}`: `queue` is `{"position": N,
 "expected_wait_seconds": S | null}` while the conversation is queued (null: no estimate
 yet, or a ticket that agents answer later by e-mail), and null otherwise. A long-poll of
 a queued conversation also returns when its place or expected wait changes.
+
+`POST /api/conversations` takes an optional `"visitor"` (the token an earlier answer
+gave this browser) and answers `{"id", "token", "visitor"}`: the same visitor is the same
+customer, so agents see their earlier conversations. CORS, rate limits and security
+headers: handoff/api/cors.py, handoff/limits.py, handoff/api/headers.py.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, request
+from sqlalchemy import select
 
 from .. import hub, store
 from ..api.errors import ApiError
 from ..api.validation import json_body, message_text
 from ..conversations import Turn
-from ..security import bearer, matches
+from ..models import CustomerIdentity
+from ..security import bearer, digest, matches, new_token
 from ..store import message_json
 
 blueprint = Blueprint("web_channel", __name__, url_prefix="/api/conversations")
 MAX_SEQ = 2**31 - 1  # message numbers are 32-bit integers in the database
+MAX_VISITOR = 200  # a visitor token is 43 characters
 
 
 def _authorize(conversation_id: str) -> None:
@@ -55,8 +63,28 @@ def start_conversation():
     supported = hub().settings.languages
     if language is not None and language not in supported:
         raise ApiError(400, f'"language" must be one of: {", ".join(supported)}')
-    conversation, token = hub().conversations.start("web", language)
-    return {"id": conversation.id, "token": token}, 201
+    visitor, customer_id = _visitor(body.get("visitor"))
+    conversation, token = hub().conversations.start("web", language, customer_id)
+    return {"id": conversation.id, "token": token, "visitor": visitor}, 201
+
+
+def _visitor(sent: object) -> tuple[str, str]:
+    """The widget's visitor token and its customer: the one sent when it is known, else a
+    new one. Only the token's digest is stored (`CustomerIdentity("web", digest)`), so
+    the token proves who the visitor is like a conversation's token does. Anything else
+    sent (not a string, too long, unknown) gets a new visitor: a widget never fails over it."""
+    if not isinstance(sent, str) or len(sent) > MAX_VISITOR:
+        sent = None
+    with hub().db.transaction() as session:
+        known = sent and session.scalar(
+            select(CustomerIdentity.customer_id).where(
+                CustomerIdentity.channel == "web", CustomerIdentity.external_id == digest(sent)
+            )
+        )
+        if known:
+            return sent, known
+        visitor = new_token()
+        return visitor, store.customer_for(session, "web", digest(visitor)).id
 
 
 @blueprint.post("/<conversation_id>/messages")
@@ -75,8 +103,12 @@ def get_messages(conversation_id: str):
 
 
 def _turn_json(turn: Turn) -> dict:
+    names = {}
+    if any(m.role == "agent" for m in turn.messages):  # the agents' names, for "author"
+        with hub().db.transaction() as session:
+            names = store.agent_names(session, turn.messages)
     return {
         "status": turn.status,
-        "messages": [message_json(m) for m in turn.messages],
+        "messages": [message_json(m, names) for m in turn.messages],
         "queue": turn.queue.as_json() if turn.queue else None,
     }

@@ -21,7 +21,7 @@ from ..accounts import Accounts
 from ..config import HubSettings
 from ..db import Database
 from ..events import notify
-from ..models import Agent, Conversation, Handoff, Message, Note, now
+from ..models import Agent, Conversation, Customer, Handoff, Message, Note, now
 from ..pubsub import PubSub
 from ..security import digest
 from ..store import Conflict, NewMessage, utc
@@ -32,6 +32,7 @@ from .summary import summarize
 log = logging.getLogger(__name__)
 
 PREVIEW = 200
+EARLIER_CONVERSATIONS = 10  # at most, of the same customer, in a conversation's view
 OnResolved = Callable[[str, int], None]
 
 
@@ -67,6 +68,9 @@ class Desk:
         self.drafts_dir = Path(drafts_dir)
         # Called after a resolve is committed (the customer's rating question hangs on it).
         self.on_resolved = on_resolved
+        # Whether an agent's reply can reach the customer through their channel (a reason
+        # if not: Messenger's 7-day limit); set by handoff.delivery.init_delivery.
+        self.can_reply: Callable[[Any, Conversation], str | None] | None = None
 
     # -- agents -----------------------------------------------------------------
 
@@ -133,7 +137,8 @@ class Desk:
             )
             notes = list(session.scalars(select(Note).where(Note.conversation_id == conversation_id).order_by(Note.id)))
             names = dict(session.execute(select(Agent.id, Agent.name)).all())
-            context = _context(conversation, messages, handoffs)
+            customer = session.get(Customer, conversation.customer_id) if conversation.customer_id else None
+            context = _context(conversation, messages, handoffs, customer)
             return {
                 "id": conversation.id,
                 "status": conversation.status,
@@ -147,7 +152,7 @@ class Desk:
                 "context": context,
                 "summary": summarize(context, language),
                 "notes": [_note_view(n, names) for n in notes],
-                "earlier_conversations": [],  # the same customer's: once channels know customers
+                "earlier_conversations": _earlier_conversations(session, conversation),
             }
 
     def messages_after(self, conversation_id: str, after: int) -> dict[str, Any]:
@@ -198,6 +203,9 @@ class Desk:
         with self.db.transaction() as session:
             conversation = store.get(session, conversation_id)
             claimed = conversation.status == "queued"
+            refusal = self.can_reply(session, conversation) if self.can_reply is not None else None
+            if refusal:
+                raise Conflict(f"this reply cannot be sent: {refusal}")
             self._claim(session, conversation_id, agent)
             (message,) = store.append(session, conversation_id, [NewMessage("agent", text, agent_id=agent.id)])
         notify(self.pubsub, conversation_id, queue_changed=claimed)
@@ -345,7 +353,44 @@ def _agent_view(message: Message, names: dict[int, str]) -> dict[str, Any]:
     return view
 
 
-def _context(conversation: Conversation, messages: list[Message], handoffs: list[Handoff]) -> dict[str, Any]:
+def _earlier_conversations(session, conversation: Conversation) -> list[dict[str, Any]]:
+    """The same customer's other conversations (any channel), newest first: their
+    channel, status, when, what the customer asked first, and why a human was needed."""
+    if conversation.customer_id is None:
+        return []
+    others = session.scalars(
+        select(Conversation)
+        .where(Conversation.customer_id == conversation.customer_id, Conversation.id != conversation.id)
+        .order_by(Conversation.created_at.desc(), Conversation.id)
+        .limit(EARLIER_CONVERSATIONS)
+    ).all()
+    items = []
+    for other in others:
+        first = session.scalar(
+            select(Message.text)
+            .where(Message.conversation_id == other.id, Message.role == "customer")
+            .order_by(Message.seq)
+            .limit(1)
+        )
+        reason = session.scalar(
+            select(Handoff.reason).where(Handoff.conversation_id == other.id).order_by(Handoff.id.desc()).limit(1)
+        )
+        items.append(
+            {
+                "id": other.id,
+                "channel": other.channel,
+                "status": other.status,
+                "created_at": utc(other.created_at),
+                "first_customer_message": first[:PREVIEW] if first else None,
+                "handoff_reason": reason,
+            }
+        )
+    return items
+
+
+def _context(
+    conversation: Conversation, messages: list[Message], handoffs: list[Handoff], customer: Customer | None = None
+) -> dict[str, Any]:
     """What the bot understood and tried, why it handed over, and who the customer is."""
     current = handoffs[-1] if handoffs else None
     understood, tried = [], []
@@ -369,5 +414,7 @@ def _context(conversation: Conversation, messages: list[Message], handoffs: list
             "first_contact": utc(conversation.created_at),
             "messages": len(customer_messages),
             "earlier_handoffs": max(0, len(handoffs) - 1),
+            "customer_id": customer.id if customer else None,
+            "email": (customer.email if customer else None) or conversation.contact_email,
         },
     }

@@ -225,6 +225,17 @@ function fact(label, value) {
   return [el("dt", { text: label }), el("dd", {}, value)];
 }
 
+/** One of the customer's earlier conversations: when, where, what they first asked. */
+function earlierConversation(c) {
+  const when = [dateTime(c.created_at), channelText(c.channel)].filter(Boolean).join(" · ");
+  return el(
+    "a",
+    { href: `/desk/c/${encodeURIComponent(c.id)}` },
+    el("span", { class: "earlier-when", text: when || c.id }),
+    c.first_customer_message ? el("span", { class: "earlier-text", text: ` — ${c.first_customer_message}` }) : "",
+  );
+}
+
 function customerFacts(conversation) {
   const context = conversation.context || {};
   const customer = context.customer || {};
@@ -237,16 +248,13 @@ function customerFacts(conversation) {
           el(
             "li",
             {},
-            c.id
-              ? el("a", { href: `/desk/c/${encodeURIComponent(c.id)}`, text: dateTime(c.created_at) || c.id })
-              : String(c),
+            c.id ? earlierConversation(c) : String(c),
           ),
         ),
       )
     : null;
-  const email = conversation.contact_email
-    ? el("a", { href: `mailto:${conversation.contact_email}`, text: conversation.contact_email })
-    : null;
+  const address = conversation.contact_email || customer.email;
+  const email = address ? el("a", { href: `mailto:${address}`, text: address }) : null;
   return [
     ...fact(t("field_channel"), channelText(conversation.channel)),
     ...fact(t("field_language"), languageText(conversation.language)),
