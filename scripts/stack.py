@@ -511,10 +511,10 @@ def _banner(stack: Stack) -> str:
     return f"""
 Ready.
   demo shop with the chat widget  {stack.hub_url}/
-  agents' desk                   {stack.hub_url}/desk
-  hub (customer and agent APIs)  {stack.hub_url}/api
-  Rasa server                    {stack.rasa_url}
-  action server                  {stack.actions_url}
+  agents' desk                    {stack.hub_url}/desk
+  hub (customer and agent APIs)   {stack.hub_url}/api
+  Rasa server                     {stack.rasa_url}
+  action server                   {stack.actions_url}
 
 Try it:
   curl -s -X POST {stack.hub_url}/api/conversations
