@@ -535,8 +535,17 @@ def _supervise(supervisor: Supervisor, stack: Stack, signals: StopSignals) -> No
         time.sleep(0.2)
 
 
+def _stop_with_parent() -> None:
+    """`make run` killed (not Ctrl-C, which reaches the whole process group) leaves the
+    launcher orphaned, and its children running: have the kernel send it SIGTERM when
+    its parent goes, which the signal handlers turn into an orderly stop."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGTERM))
+
+
 def main() -> int:
     signals = StopSignals().install()  # first, so no signal can raise anywhere below
+    _stop_with_parent()
     stack = _stack_from_env()
     from handoff.config import database_url
     from handoff.db import migrate

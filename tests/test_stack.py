@@ -211,6 +211,52 @@ def test_two_stop_signals_in_a_row_still_stop_every_child(tmp_path):
     assert "stopped." in output.lines
 
 
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting to be reaped by whoever adopted it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def test_a_launcher_whose_parent_dies_stops_every_child(tmp_path):
+    """`make run` killed (not Ctrl-C): the launcher is told by the kernel and stops all."""
+    ports = {"HUB_PORT": free_port(), "RASA_PORT": free_port(), "ACTIONS_PORT": free_port()}
+    parent = subprocess.Popen(  # like make: a parent that stays while the launcher runs
+        ["/bin/sh", "-c", f'"{sys.executable}" scripts/stack.py; echo launcher ended'],
+        cwd=ROOT,
+        env=_launcher_env(tmp_path, ports),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    output = Output(parent)
+    children: dict[str, int] = {}
+    launcher = None
+    try:
+        output.wait_for("Ready.", UP_TIMEOUT)
+        children = {name: int(pid) for name, pid in re.findall(r"^ +(.+) started \(pid (\d+)\)$", output.text, re.M)}
+        (launcher,) = [pid for pid in group_members(parent.pid) if pid != parent.pid and pid not in children.values()]
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 60
+        while (_alive(launcher) or any(map(group_members, children.values()))) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive(launcher), output.text
+        left = {name: group_members(pid) for name, pid in children.items()}
+        busy = [name for name, port in ports.items() if not port_is_free(port)]
+    finally:
+        for pid in children.values():
+            if group_members(pid):
+                os.killpg(pid, signal.SIGKILL)
+        if launcher is not None and _alive(launcher):
+            os.kill(launcher, signal.SIGKILL)
+    assert not any(left.values()), f"left running: {left}\n{output.text}"
+    assert not busy, f"ports still in use: {busy}"
+
+
 # --- one stack, kept up by a Supervisor that the tests drive -----------------------------
 
 
