@@ -21,7 +21,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -244,7 +243,7 @@ class Conversations:
         for conversation_id, from_seq, since in waiting:
             if ready:
                 taken += self._resume(conversation_id, from_seq)
-            elif _seconds_since(since) > patience:
+            elif store.seconds_since(since) > patience:
                 taken += self._give_up(conversation_id, from_seq)
         return taken
 
@@ -381,12 +380,6 @@ def _language_of(text: str, current: str) -> str:
     if text.lstrip().startswith("/"):
         return current
     return detect_language(text, current)
-
-
-def _seconds_since(moment: datetime | None) -> float:
-    if moment is None:
-        return 0.0
-    return (now() - store.as_utc(moment)).total_seconds()
 
 
 def _pressed_button(session, conversation_id: str, text: str) -> tuple[str, str | None]:

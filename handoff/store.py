@@ -150,6 +150,11 @@ def agents_online(session: Session, within_seconds: float) -> int:
     )
 
 
+def seconds_since(moment: datetime) -> float:
+    """Seconds from `moment` (stored, naive or aware) until now."""
+    return (now() - as_utc(moment)).total_seconds()
+
+
 def utc(moment: datetime | None) -> str | None:
     """ISO 8601 in UTC."""
     if moment is None:

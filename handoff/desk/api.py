@@ -12,8 +12,7 @@ from .. import hub
 from ..accounts import PRESENCE_INTERVAL, Account, AccountError
 from ..api.errors import ApiError
 from ..api.validation import json_body, message_text
-from ..models import now
-from ..store import as_utc
+from ..store import seconds_since
 from .auth import current_agent
 from .drafts import DraftError, display_path
 from .service import TransferError, agent_message
@@ -60,14 +59,13 @@ def set_me():
 def agents():
     """Active agents, for a transfer; `online`: their desk was heard from lately."""
     timeout = hub().settings.presence_timeout
-    moment = now()
     return {
         "agents": [
             {
                 "id": a.id,
                 "name": a.name,
                 "role": a.role,
-                "online": a.last_seen_at is not None and (moment - as_utc(a.last_seen_at)).total_seconds() <= timeout,
+                "online": a.last_seen_at is not None and seconds_since(a.last_seen_at) <= timeout,
             }
             for a in hub().accounts.list()
             if a.active

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -331,11 +331,7 @@ def _unavailable(conversation: Conversation) -> str:
 
 
 def _seconds_since(moment: datetime | None) -> int | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0, int((datetime.now(UTC) - moment).total_seconds()))
+    return None if moment is None else max(0, int(store.seconds_since(moment)))
 
 
 def agent_message(message: Message, author: str | None) -> dict[str, Any]:
