@@ -36,24 +36,27 @@ PASSWORD = "benchmark-password-1"
 CHROMIUM = "/usr/bin/chromium"
 
 
-def create_agent(name: str, database_url: str) -> None:
+def create_agent(name: str, database_url: str, password: str = PASSWORD) -> None:
+    """An agent with a desk password, made with the command line as an admin would."""
     subprocess.run(
         [str(VENV / "python"), "-m", "handoff.cli", "agent", "create", name, "--password-stdin"],
-        input=PASSWORD,
+        input=password,
         text=True,
         cwd=ROOT,
         env={"DATABASE_URL": database_url, "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
         check=True,
         capture_output=True,
+        timeout=60,
     )
 
 
-def log_in(url: str, name: str) -> requests.Session:
+def log_in(url: str, name: str, password: str = PASSWORD) -> requests.Session:
+    """A logged-in desk session over plain HTTP (the login form, with its CSRF token)."""
     http = requests.Session()
     form = http.get(f"{url}/desk/login", timeout=10).text
     token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
     answer = http.post(
-        f"{url}/desk/login", data={"csrf_token": token, "name": name, "password": PASSWORD}, allow_redirects=False
+        f"{url}/desk/login", data={"csrf_token": token, "name": name, "password": password}, allow_redirects=False
     )
     if answer.status_code != 303:
         raise RuntimeError(f"login failed: {answer.status_code}")

@@ -13,7 +13,6 @@ import contextlib
 import json
 import re
 import secrets
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -26,8 +25,8 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
+from scripts import bench_desk
 from scripts.bench_longpoll import running_hub
-from scripts.stack import VENV
 
 from .browser import Problems, chromium, new_context
 from .conftest import ROOT, SAMPLE_KB
@@ -102,16 +101,7 @@ def stand_in_action_server() -> Iterator[str]:
 
 
 def create_agent(name: str, database_url: str) -> None:
-    subprocess.run(
-        [str(VENV / "python"), "-m", "handoff.cli", "agent", "create", name, "--password-stdin"],
-        input=PASSWORD,
-        text=True,
-        cwd=ROOT,
-        env={"DATABASE_URL": database_url, "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    bench_desk.create_agent(name, database_url, PASSWORD)
 
 
 @pytest.fixture(scope="module")
@@ -136,14 +126,7 @@ def hub(tmp_path_factory) -> Iterator[Hub]:
 
 
 def log_in_over_http(url: str, name: str) -> requests.Session:
-    http = requests.Session()
-    form = http.get(f"{url}/desk/login", timeout=10).text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    response = http.post(
-        f"{url}/desk/login", data={"csrf_token": token, "name": name, "password": PASSWORD}, allow_redirects=False
-    )
-    assert response.status_code == 303, response.text
-    return http
+    return bench_desk.log_in(url, name, PASSWORD)
 
 
 class Customer:
