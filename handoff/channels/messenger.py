@@ -243,11 +243,13 @@ class MessengerOutput:
     """The Send API (`POST {graph}/me/messages?access_token=...`)."""
 
     name = NAME
-    pushes = True
 
     def __init__(self, graph_url: str, page_token: str, timeout: float = 10.0) -> None:
         self.url = graph_url.rstrip("/") + "/me/messages"
         self.page_token = page_token
+        # Without a page token nothing can be sent: a hub without Messenger then runs no
+        # delivery listener and does no delivery work per message.
+        self.pushes = bool(page_token)
         self.timeout = timeout
         self.http = requests.Session()
 
