@@ -9,6 +9,10 @@ Why not `rasa run --auth-token TOKEN`:
 Here the token goes into this process's own `sys.argv` as `--auth-token=TOKEN` (the `=` form
 lets argparse take any value) and Rasa's CLI (`rasa.__main__:main`, what `.venv-rasa/bin/rasa`
 calls) runs in this very process: /proc/<pid>/cmdline keeps the original arguments.
+
+Before Rasa starts, bot/action_calls.py patches what it sends to the action server and
+bot/short_memory.py how much of a conversation it keeps (see there why): a reply must not
+cost more as the conversation grows.
 """
 
 from __future__ import annotations
@@ -30,6 +34,15 @@ def main() -> None:
     if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
         sys.path.pop(0)
     sys.argv = rasa_argv(sys.argv[1:], token)
+    # One TensorFlow thread for Rasa's small models: the action server and the hub need the
+    # other cores, and idle TensorFlow threads spinning for a core cost more than they give.
+    os.environ.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
+    os.environ.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the project, for bot.*
+    from bot import action_calls, short_memory
+
+    action_calls.install()  # lean action calls: the current turn, domain JSON made once, kept-open connections
+    short_memory.install()  # Rasa keeps the last turns of a conversation (the hub keeps the transcript)
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

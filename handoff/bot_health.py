@@ -18,6 +18,10 @@ import requests
 
 CHECK_TIMEOUT = 1.0  # seconds: both processes answer health checks in milliseconds
 FRESH = 1.0  # seconds a known-bad state is trusted before it is checked again
+# A bot that answered a customer this recently is up, even if its health check timed out:
+# under load Rasa serves /status behind the messages it is working on, and holding
+# customers' messages as if it were away would only add to the load.
+ANSWERED_RECENTLY = 3.0
 
 
 @dataclass
@@ -25,6 +29,7 @@ class Dependency:
     ok: bool
     detail: str = ""
     info: dict[str, Any] = field(default_factory=dict)
+    timed_out: bool = False  # there, maybe, but too busy to answer in time
 
     def as_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "detail": self.detail, **self.info}
@@ -49,12 +54,13 @@ class BotHealth:
         self.http = requests.Session()
         self.ever_ready = False  # since this hub process started: a start, or an outage?
         self.down_since: float | None = None
+        self.answered_at: float | None = None  # monotonic time of the bot's last reply
         self._state: BotState | None = None
         self._lock = threading.Lock()
 
     def check(self) -> BotState:
         """Ask both processes now."""
-        state = BotState(self._rasa(), self._actions(), time.monotonic())
+        state = self._busy_is_up(BotState(self._rasa(), self._actions(), time.monotonic()))
         with self._lock:
             self._state = state
             if state.ready:
@@ -62,6 +68,22 @@ class BotHealth:
                 self.down_since = None
             elif self.down_since is None:
                 self.down_since = state.checked_at
+        return state
+
+    def answered(self) -> None:
+        """The bot just replied to a customer: it is up, whatever its health check says."""
+        self.answered_at = time.monotonic()
+
+    def _busy_is_up(self, state: BotState) -> BotState:
+        answered = self.answered_at
+        if state.ready or answered is None or state.checked_at - answered > ANSWERED_RECENTLY:
+            return state
+        busy = [d for d in (state.rasa, state.actions) if not d.ok]
+        if not all(d.timed_out for d in busy):  # refused or an error: really down
+            return state
+        for dependency in busy:
+            dependency.ok = True
+            dependency.detail = "busy (health check timed out), but replying to customers"
         return state
 
     def state(self) -> BotState:
@@ -93,7 +115,7 @@ class BotHealth:
                 f"{self.rasa_url}/status", params={"token": self.rasa_token}, timeout=CHECK_TIMEOUT
             )
         except requests.RequestException as exc:
-            return Dependency(False, _reason(exc))
+            return _failed(exc)
         if response.status_code != 200:
             return Dependency(False, f"HTTP {response.status_code} (model not loaded yet?)")
         return Dependency(True, "model loaded")
@@ -109,7 +131,7 @@ class BotHealth:
             if response.status_code == 404:
                 response = self.http.get(f"{self.actions_url}/health", timeout=CHECK_TIMEOUT)
         except requests.RequestException as exc:
-            return Dependency(False, _reason(exc))
+            return _failed(exc)
         if response.status_code != 200:
             return Dependency(False, f"HTTP {response.status_code}")
         try:
@@ -120,6 +142,10 @@ class BotHealth:
             return Dependency(True, "answering")
         index = {key: body.get(key) for key in ("state", "version", "entries", "stale", "missing")}
         return Dependency(True, "answering", {"knowledge_base": index})
+
+
+def _failed(exc: requests.RequestException) -> Dependency:
+    return Dependency(False, _reason(exc), timed_out=isinstance(exc, requests.Timeout))
 
 
 def _reason(exc: requests.RequestException) -> str:

@@ -2,8 +2,9 @@
 
 Replies are custom payloads (see bot/domain.yml and bot/actions): `text` (a string, or
 one per language), `buttons`, `source`, plus `retrieval` (what the bot tried, kept for
-agents), `handoff` (queue this conversation), and after an agent resolved it, `rating`
-(`{"score": 1..5}`) and `rating_comment` (the customer's words) for the hub to store.
+agents), `handoff` (queue this conversation), and the survey's answers for the hub to
+store: `rating` (`{"score": 1..5}`), `rating_comment` (the customer's words) and `nps`
+(`{"score": 0..10}`, when NPS_ENABLED asks it).
 Plain Rasa text replies work too.
 """
 
@@ -11,6 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+RATING_SCORES = range(1, 6)
+NPS_SCORES = range(0, 11)
 
 
 @dataclass
@@ -27,6 +31,7 @@ class BotTurn:
     handoff_reason: str | None = None
     rating: int | None = None  # 1-5
     rating_comment: str | None = None
+    nps: int | None = None  # 0-10
 
 
 def _localised(value: Any, language: str, default_language: str) -> str:
@@ -49,6 +54,8 @@ def interpret(replies: list[dict[str, Any]], language: str, default_language: st
         if isinstance(handoff, dict):
             turn.handoff_reason = str(handoff.get("reason") or "bot")
         turn.rating = _score(body.get("rating")) or turn.rating
+        nps = _score(body.get("nps"), NPS_SCORES)
+        turn.nps = turn.nps if nps is None else nps
         if isinstance(body.get("rating_comment"), str) and body["rating_comment"].strip():
             turn.rating_comment = body["rating_comment"].strip()
         if text or buttons:
@@ -57,9 +64,9 @@ def interpret(replies: list[dict[str, Any]], language: str, default_language: st
     return turn
 
 
-def _score(rating: Any) -> int | None:
-    """A score from 1 to 5, or None (anything else is not a rating)."""
+def _score(rating: Any, scores: range = RATING_SCORES) -> int | None:
+    """A score in `scores`, or None (anything else is not a rating)."""
     score = rating.get("score") if isinstance(rating, dict) else None
-    if isinstance(score, int) and not isinstance(score, bool) and 1 <= score <= 5:
+    if isinstance(score, int) and not isinstance(score, bool) and score in scores:
         return score
     return None

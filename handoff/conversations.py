@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 
 from knowledge.text import detect_language
 
-from . import store, tickets, waiting
+from . import metrics, store, tickets, waiting
 from .bot_health import BotHealth
 from .bot_replies import BotTurn, interpret
 from .config import HubSettings
@@ -38,6 +38,7 @@ from .hours import BusinessHours, why_no_live_help
 from .models import Conversation, Message, now
 from .pubsub import PubSub
 from .rasa_client import BotUnavailable, RasaClient
+from .reports.facts import mark_followed_up, message_facts, record_turn
 from .security import digest, new_token
 from .store import NewMessage
 from .texts import duration
@@ -87,6 +88,8 @@ class Conversations:
                 customer_id=customer_id,
             )
             session.add(conversation)
+            if customer_id is not None:
+                mark_followed_up(session, customer_id, conversation.id)  # their earlier ones: not FCR
         return conversation, token
 
     def receive(self, conversation_id: str, text: str, external_id: str | None = None) -> Turn:
@@ -129,19 +132,26 @@ class Conversations:
 
     def _ask_bot(self, conversation: Conversation, customer_message: Message, language: str) -> Turn:
         text = customer_message.payload or for_rasa(customer_message.text)
-        metadata = {"language": language, "channel": conversation.channel}
+        metadata = {
+            "language": language,
+            "channel": conversation.channel,
+            "nps": self.settings.nps_enabled,  # after a rating: "would you recommend us?" (bot/actions/nps.py)
+            "handed_over": conversation.handed_over,  # ever with a person: the bot asks no rating of its own
+        }
         try:
-            turn = interpret(self.rasa.send(conversation.id, text, metadata), language, self.settings.default_language)
+            exchange = self.rasa.exchange(conversation.id, text, metadata)  # replies and what Rasa understood
+            turn = interpret(exchange.replies, language, self.settings.default_language)
             if not turn.messages:  # Rasa up, but the action server failed behind it
-                raise BotUnavailable("the bot produced no reply")
+                raise BotUnavailable("the bot produced no reply", dependency="action_server")
+            self.health.answered()
         except BotUnavailable as exc:
+            metrics.dependency_error(exc.dependency)
             if self.health.check().ready:  # up, yet it failed on this message: agents take it
                 log.error("conversation %s: %s; handing over to agents", conversation.id, exc)
                 return self._hand_over(conversation.id, language)
             log.warning("conversation %s: %s; the bot is away, the message waits for it", conversation.id, exc)
             return self._wait_for_bot(conversation.id, customer_message.seq, language)
-        understood = self.rasa.understanding(conversation.id)
-        return self._store_bot_turn(conversation, customer_message, turn, understood, language)
+        return self._store_bot_turn(conversation, customer_message, turn, exchange.understood, language)
 
     def _store_bot_turn(
         self,
@@ -151,23 +161,28 @@ class Conversations:
         understood: dict[str, Any] | None,
         language: str,
     ) -> Turn:
+        facts = message_facts(turn, customer_message)  # decision, FAQ entry, reply time: for reports
         new = [
-            NewMessage("bot", m.text, m.buttons, m.source, {"retrieval": m.retrieval} if m.retrieval else None)
-            for m in turn.messages
+            NewMessage("bot", m.text, m.buttons, m.source, {"retrieval": m.retrieval} if m.retrieval else None, facts=f)
+            for m, f in zip(turn.messages, facts, strict=True)
         ]
         with self.db.transaction() as session:
             if understood and customer_message is not None:
                 stored_customer = session.get(Message, customer_message.id)
                 stored_customer.meta = {**(stored_customer.meta or {}), "nlu": understood}
             messages = store.append(session, conversation.id, new)
+            record_turn(session, conversation.id, customer_message, turn, messages)  # gap, outcome of the last answer
             if turn.rating is not None:
                 store.rate(session, conversation.id, turn.rating)
             if turn.rating_comment is not None:
                 store.comment_rating(session, conversation.id, turn.rating_comment)
+            if turn.nps is not None:
+                store.rate_nps(session, conversation.id, turn.nps)
             if turn.handoff_reason:
                 messages += self._enqueue(session, conversation.id, turn.handoff_reason, language)
             result = self._turn(session, conversation.id, messages)
         notify(self.pubsub, conversation.id, queue_changed=bool(turn.handoff_reason))
+        metrics.observe_reply(turn, customer_message)  # /metrics: the reply-time histogram
         return result
 
     # -- after an agent resolved the conversation -------------------------------------
@@ -186,12 +201,18 @@ class Conversations:
             if not self.health.ready_now():
                 log.info("conversation %s: the bot is away; no rating asked", conversation_id)
                 return
-            metadata = {"language": conversation.language, "channel": conversation.channel, "agent_id": agent_id}
+            metadata = {
+                "language": conversation.language,
+                "channel": conversation.channel,
+                "agent_id": agent_id,
+                "nps": self.settings.nps_enabled,  # after the rating: "would you recommend us?" (0-10)
+            }
             replies = self.rasa.send(conversation_id, RESOLVED_INTENT, metadata)
             turn = interpret(replies, conversation.language, self.settings.default_language)
             if turn.messages:
                 self._store_bot_turn(conversation, None, turn, None, conversation.language)
         except BotUnavailable as exc:
+            metrics.dependency_error(exc.dependency)
             log.warning("conversation %s: no rating asked: %s", conversation_id, exc)
         except Exception:  # the resolve is committed: nothing here may turn it into an error
             log.exception("conversation %s: asking for a rating failed", conversation_id)

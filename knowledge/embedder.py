@@ -13,6 +13,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,7 @@ class Embedder:
         self.dimension = int(self._model.get_embedding_dimension())
         self.fingerprint = _fingerprint(model, self.prompt)
         self._lock = threading.Lock()  # torch modules are not meant for concurrent calls
+        self._batcher = Batcher(self.encode)
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         if not texts:
@@ -65,8 +67,62 @@ class Embedder:
         return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
 
     def encode_one(self, text: str) -> np.ndarray:
-        """The hot path: one customer message."""
-        return self.encode([text])[0]
+        """The hot path: one customer message. Messages that arrive from other threads
+        while the model is busy are embedded together, in one batch: a busy action server
+        answers many more messages per second, and a lone message costs what it did."""
+        return self._batcher.submit(text)
+
+
+@dataclass
+class _Job:
+    text: str
+    vector: np.ndarray | None = None
+    error: BaseException | None = None
+    done: bool = False
+
+
+class Batcher:
+    """Leader and followers: the first thread to find the model idle embeds every text
+    waiting at that moment (at most `max_batch`) while the others wait for their vector.
+    No thread of its own, no timer: a lone text is embedded at once."""
+
+    def __init__(self, encode: Callable[[list[str]], np.ndarray], max_batch: int = 32) -> None:
+        self._encode = encode
+        self.max_batch = max_batch
+        self._waiting: list[_Job] = []
+        self._busy = False
+        self._changed = threading.Condition()
+
+    def submit(self, text: str) -> np.ndarray:
+        job = _Job(text)
+        with self._changed:
+            self._waiting.append(job)
+        while True:
+            with self._changed:
+                while not job.done and self._busy:
+                    self._changed.wait()
+                if job.done:
+                    break
+                self._busy = True
+                batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch :]
+            self._run(batch)
+        if job.error is not None:
+            raise job.error
+        return job.vector
+
+    def _run(self, batch: list[_Job]) -> None:
+        try:
+            vectors = self._encode([j.text for j in batch])
+            for j, vector in zip(batch, vectors, strict=True):
+                j.vector = vector
+        except BaseException as exc:  # every waiting caller hears of it, not only the leader
+            for j in batch:
+                j.error = exc
+        with self._changed:
+            for j in batch:
+                j.done = True
+            self._busy = False
+            self._changed.notify_all()
 
 
 def _fingerprint(model: str, prompt: str) -> str:

@@ -176,6 +176,7 @@ def test_webhook_still_runs_action_answer_faq(server):
     assert [(e["event"], e["name"], e["value"]) for e in body["events"]] == [
         ("slot", "misses", 0),
         ("slot", "last_answer", "returns-how"),  # the same answer twice in a row hands over
+        ("slot", "bot_answered", True),  # thanks or goodbye may now ask for a rating of the bot
     ]
     [reply] = body["responses"]
     assert reply["custom"]["text"] == expected.answer

@@ -3,8 +3,12 @@ step with the FAQ folder by a background thread."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -12,6 +16,19 @@ from knowledge.live import LiveKnowledgeBase  # noqa: E402
 from knowledge.settings import Settings  # noqa: E402
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Replies are worked out here, not on the action server's event loop: the loop stays free
+# to take the next calls (and /health, /status) while one is embedded, and messages that
+# arrive together are embedded together (knowledge/embedder.py Batcher). More threads than
+# cores on purpose: most of them wait for the batch their message is in.
+WORKERS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="reply")
+
+
+async def off_loop(work: Callable[..., T], *args: object) -> T:
+    """`work(*args)` on a worker thread, awaited."""
+    return await asyncio.get_running_loop().run_in_executor(WORKERS, work, *args)
 
 
 def _progress(done: int, total: int) -> None:
