@@ -56,7 +56,8 @@ class KnowledgeBase:
         if not hits:
             return Reply("fallback", language)
         second = hits[1].score if len(hits) > 1 else 0.0
-        kind = decide(hits[0].score, second, self.calibration.thresholds)
+        close = self.calibration.closeness(hits[0].id, hits[1].id) if len(hits) > 1 else 0.0
+        kind = decide(hits[0].score, second, self.calibration.thresholds, close)
         if kind == "answer":
             return Reply(kind, language, entry=self.entry(hits[0].id, language), hits=tuple(hits))
         if kind == "clarify":

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .decide import Thresholds
+from .decide import NEVER, Thresholds, decide
 from .embedder import EmbeddingCache
 from .index import Channels, KnowledgeIndex, Scoring
 from .text import fold
@@ -46,6 +46,9 @@ GRID = {
     "answer_lexical": (0.0, 0.15, 0.3),
     "dense_floor": (0.75, 0.8),
 }
+# Where to try the `distinct` threshold: quantiles of the samples' own closeness values
+# (a model tuned to the base spreads entries apart, so fixed values would not fit both).
+DISTINCT_QUANTILES = (0.05, 0.1, 0.2, 0.3, 0.5)
 MIN_SAMPLES = 8  # fewer in-scope samples than this: keep the defaults
 SHORTLIST = 50  # entries per channel and sample that calibration scores on large bases
 
@@ -60,13 +63,55 @@ class Calibration:
     thresholds: Thresholds
     samples: dict = field(default_factory=dict)  # how many of each kind
     report: dict = field(default_factory=dict)  # leave-one-out quality of the chosen scoring
+    meaning: EntryMeaning | None = None  # closeness of entries, for `decide`
+    confused: tuple[ConfusedPair, ...] = ()  # entries the samples could not tell apart
+
+    def closeness(self, a: str, b: str) -> float:
+        """How close in meaning two entries are (1 when unknown: the cautious value)."""
+        return self.meaning.closeness(a, b) if self.meaning is not None else 1.0
+
+
+class EntryMeaning:
+    """Each entry's meaning as the normalised centroid of its phrasings' vectors (every
+    language): the dot product of two is how close the entries are, whatever the
+    customer typed. One 384-float row per entry; nothing pairwise is stored."""
+
+    def __init__(self, index: KnowledgeIndex) -> None:
+        self.position = {entry_id: i for i, entry_id in enumerate(index.ids)}
+        if len(index.texts):
+            sums = np.add.reduceat(index.vectors, index.starts[:-1], axis=0)
+        else:
+            sums = np.zeros((len(index.ids), index.embedder.dimension), np.float32)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        self.vectors = (sums / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+    def closeness(self, a: str, b: str) -> float:
+        i, j = self.position.get(a), self.position.get(b)
+        if i is None or j is None:
+            return 1.0
+        return float(self.vectors[i] @ self.vectors[j])
+
+    def of_pairs(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        return np.einsum("ij,ij->i", self.vectors[first], self.vectors[second])
+
+
+@dataclass(frozen=True)
+class ConfusedPair:
+    """Sample questions for `entry` that came out as `other` first, or as a choice
+    between the two, out of `samples` for `entry`."""
+
+    entry: str
+    other: str
+    count: int
+    samples: int
 
 
 @dataclass
 class _Samples:
     channels: Channels
-    target: np.ndarray  # entry index; -1 off-topic
+    target: np.ndarray  # entry index (column in `channels`); -1 off-topic
     kind: np.ndarray  # key of SAMPLE_WEIGHTS per sample
+    columns: np.ndarray | None = None  # after _shortlist: the entry index of each column
 
 
 @cache
@@ -78,19 +123,84 @@ def off_topic_questions() -> tuple[str, ...]:
 def calibrate(index: KnowledgeIndex, cache: EmbeddingCache, max_phrasings: int = 1000) -> Calibration:
     """Choose scoring and thresholds for `index` (about a second for a shop's FAQ)."""
     rows = _sample_rows(index, max_phrasings)
+    meaning = EntryMeaning(index)
     if len(rows) < MIN_SAMPLES or len(index) < 2:
-        return Calibration(DEFAULT_SCORING, DEFAULT_THRESHOLDS, report={"note": "too few phrasings to calibrate"})
+        return Calibration(
+            DEFAULT_SCORING, DEFAULT_THRESHOLDS, report={"note": "too few phrasings to calibrate"}, meaning=meaning
+        )
 
-    loo = _shortlist(_leave_one_out(index, cache, rows))
-    scoring, report = _best_scoring(loo)
+    loo = _shortlist(_leave_one_out(index, cache, _fair_rows(index, rows)))
+    scoring, report = _best_scoring(loo, _dense_floors(index))
     samples = [loo, _shortlist(_hurried(index, cache, rows)), _shortlist(_off_topic(index, cache))]
-    scores = np.vstack([scoring.combine(s.channels) for s in samples])
+    scores = [scoring.combine(s.channels) for s in samples]
+    pairs = np.vstack([_top_two(sc, s.columns) for sc, s in zip(scores, samples, strict=True)])
+    close = meaning.of_pairs(pairs[:, 0], pairs[:, 1]) if len(index) > 1 else np.ones(len(pairs))
     target = np.concatenate([s.target for s in samples])
+    entry = np.concatenate([_entry_of_target(s) for s in samples])
     kind = np.concatenate([s.kind for s in samples])
-    top, second, rank = _ranked(scores, target)
-    thresholds = _best_thresholds(top, second, rank, kind)
+    top, second, rank = _ranked(np.vstack(scores), target)
+    thresholds = _best_thresholds(top, second, rank, kind, close)
     counts = {k: int((kind == k).sum()) for k in SAMPLE_WEIGHTS}
-    return Calibration(scoring, thresholds, counts, report)
+    confused = _confused(index, thresholds, top, second, close, pairs, entry)
+    return Calibration(scoring, thresholds, counts, report, meaning, confused)
+
+
+def _fair_rows(index: KnowledgeIndex, rows: np.ndarray) -> np.ndarray:
+    """With a model tuned on this base, only the phrasings it was not trained on: the
+    others sit close to their siblings by construction (see adapt.untrained_texts)."""
+    from .adapt import untrained_texts
+
+    fair = untrained_texts(index.embedder.name)
+    if fair is None:
+        return rows
+    kept = np.asarray([r for r in rows if index.texts[r] in fair], dtype=np.int64)
+    return kept if len(kept) >= MIN_SAMPLES else rows
+
+
+def _top_two(scores: np.ndarray, columns: np.ndarray | None) -> np.ndarray:
+    """(samples, 2) entry indices of the two best scores."""
+    if scores.shape[1] < 2:
+        return np.zeros((len(scores), 2), np.int64)
+    best = np.argpartition(-scores, 1, axis=1)[:, :2]
+    order = np.argsort(-np.take_along_axis(scores, best, axis=1), axis=1, kind="stable")
+    best = np.take_along_axis(best, order, axis=1)
+    return np.take_along_axis(columns, best, axis=1) if columns is not None else best
+
+
+def _entry_of_target(samples: _Samples) -> np.ndarray:
+    """Entry index of each sample's right entry (-1 off-topic), undoing the shortlist."""
+    if samples.columns is None:
+        return samples.target
+    right = np.take_along_axis(samples.columns, np.maximum(samples.target, 0)[:, None], axis=1)[:, 0]
+    return np.where(samples.target >= 0, right, -1)
+
+
+def _confused(
+    index: KnowledgeIndex,
+    thresholds: Thresholds,
+    top: np.ndarray,
+    second: np.ndarray,
+    close: np.ndarray,
+    pairs: np.ndarray,
+    entry: np.ndarray,
+) -> tuple[ConfusedPair, ...]:
+    """Entry pairs the calibrated rule confuses on the samples: another entry first, or
+    a choice offered between the right one and the runner-up because the runner-up
+    scored as well (not because neither scored enough to answer)."""
+    counts: dict[tuple[int, int], int] = {}
+    for i in np.flatnonzero(entry >= 0):
+        first, runner = int(pairs[i, 0]), int(pairs[i, 1])
+        if first != entry[i]:
+            other = first
+        elif top[i] >= thresholds.answer and decide(top[i], second[i], thresholds, close[i]) == "clarify":
+            other = runner  # sure enough to answer, but the runner-up was as good
+        else:
+            continue
+        key = (int(entry[i]), other)
+        counts[key] = counts.get(key, 0) + 1
+    per_entry = np.bincount(entry[entry >= 0], minlength=len(index.ids))
+    found = [ConfusedPair(index.ids[a], index.ids[b], n, int(per_entry[a])) for (a, b), n in counts.items()]
+    return tuple(sorted(found, key=lambda p: (-p.count / max(1, p.samples), p.entry, p.other)))
 
 
 def _sample_rows(index: KnowledgeIndex, limit: int) -> np.ndarray:
@@ -149,7 +259,7 @@ def _shortlist(samples: _Samples, k: int = SHORTLIST) -> _Samples:
     short = Channels(*(np.take_along_axis(a, columns, axis=1) for a in c.arrays()))
     short.phrasing_dense[repeated] = -np.inf  # a column listed twice counts once
     position = np.argmax(columns == np.maximum(samples.target, 0)[:, None], axis=1)
-    return _Samples(short, np.where(samples.target >= 0, position, -1), samples.kind)
+    return _Samples(short, np.where(samples.target >= 0, position, -1), samples.kind, columns)
 
 
 def _embed(index: KnowledgeIndex, cache: EmbeddingCache, texts: list[str]) -> np.ndarray:
@@ -187,10 +297,28 @@ def _ranked(scores: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndar
     return top, second, rank
 
 
-def _best_scoring(loo: _Samples) -> tuple[Scoring, dict]:
+def _dense_floors(index: KnowledgeIndex, sample: int = 600) -> tuple[float, ...]:
+    """Where to stretch cosines from: the grid's values, and the 10th and 50th
+    percentiles (rounded down to 0.05) of cosines between phrasings of different
+    entries. Base e5 crowds them into 0.78-0.9 (the grid's 0.75 and 0.8 again); a model
+    tuned to the base spreads them over 0.2-0.5, where a floor of 0.8 would zero the
+    dense channels."""
+    rows = np.asarray(sorted(range(len(index.texts)), key=lambda r: _stable_hash(index.texts[r]))[:sample])
+    if len(rows) < 2:
+        return GRID["dense_floor"]
+    cosines = index.vectors[rows] @ index.vectors[rows].T
+    other = index.owner[rows][:, None] != index.owner[rows][None, :]
+    if not other.any():
+        return GRID["dense_floor"]
+    found = np.floor(np.quantile(cosines[other], (0.1, 0.5)) * 20) / 20
+    return tuple(sorted({*GRID["dense_floor"], *(round(float(f), 2) for f in found)}))
+
+
+def _best_scoring(loo: _Samples, floors: tuple[float, ...] | None = None) -> tuple[Scoring, dict]:
+    grid = GRID | {"dense_floor": floors or GRID["dense_floor"]}
     best = None
-    for values in itertools.product(*GRID.values()):
-        scoring = Scoring(**dict(zip(GRID, values, strict=True)))
+    for values in itertools.product(*grid.values()):
+        scoring = Scoring(**dict(zip(grid, values, strict=True)))
         _, _, rank = _ranked(scoring.combine(loo.channels), loo.target)
         mrr = float(np.mean(1.0 / (rank + 1)))
         if best is None or mrr > best[0] + 1e-9:
@@ -203,12 +331,19 @@ def _best_scoring(loo: _Samples) -> tuple[Scoring, dict]:
     }
 
 
-def _best_thresholds(top: np.ndarray, second: np.ndarray, rank: np.ndarray, kind: np.ndarray) -> Thresholds:
+def _best_thresholds(
+    top: np.ndarray, second: np.ndarray, rank: np.ndarray, kind: np.ndarray, close: np.ndarray | None = None
+) -> Thresholds:
     """Grid search over (answer, margin, clarify). The value is flat over a wide range
     of answer thresholds (measured: within 0.007 from 0.5 to 0.7 on the sample shop), so
     the best point is noise; among rules within one standard error of the best, the one
     that answers most is taken: an instant answer is what customers value most, and the
-    samples cannot tell those rules apart."""
+    samples cannot tell those rules apart.
+
+    `close` is the closeness in meaning of each sample's two best entries: the rule may
+    answer, whatever the margin, when they are further apart than `distinct`."""
+    close = np.ones(len(top)) if close is None else close
+    distincts = [NEVER, *np.unique(np.round(np.quantile(close, DISTINCT_QUANTILES), 4))] if len(close) else [NEVER]
     candidates = np.unique(np.quantile(top, np.linspace(0.02, 0.98, 33)))
     gap = top - second
     in_scope = rank >= 0
@@ -224,18 +359,23 @@ def _best_thresholds(top: np.ndarray, second: np.ndarray, rank: np.ndarray, kind
     # Value of each sample when not answered, for each clarify threshold.
     rest = np.where(top[None, :] >= candidates[:, None], if_clarified, if_fallback)
 
-    rules = []  # (value, thresholds, per-sample values)
-    for answer_at, margin in itertools.product(candidates, MARGINS):
-        answers = (top >= answer_at) & (gap >= margin)
+    in_scope_weight = np.where(in_scope, weight, 0.0)
+    rules = []  # (value, thresholds, per-sample values, in-scope share answered)
+    for answer_at, margin, distinct, distinct_margin in itertools.product(candidates, MARGINS, distincts, MARGINS):
+        if (distinct_margin > 0) if distinct == NEVER else (distinct_margin >= margin):
+            continue  # no rule of its own: the same as `margin` alone
+        needed = np.where(close < distinct, distinct_margin, margin)
+        answers = (top >= answer_at) & (gap >= needed)
         outcomes = np.where(answers, if_answered, rest)
         values = outcomes @ weight
         values[candidates > answer_at] = -np.inf
         i = int(np.argmax(values))
-        rules.append((float(values[i]), Thresholds(float(answer_at), float(margin), float(candidates[i])), outcomes[i]))
-    best_value, _, outcomes = max(rules, key=lambda r: r[0])
+        chosen = Thresholds(float(answer_at), float(margin), float(candidates[i]), float(distinct), distinct_margin)
+        rules.append((float(values[i]), chosen, outcomes[i], float(answers @ in_scope_weight)))
+    best_value, _, outcomes, _ = max(rules, key=lambda r: r[0])
     tolerance = _standard_error(outcomes, kind)
     near_best = [r for r in rules if r[0] >= best_value - tolerance]
-    return min(near_best, key=lambda r: (r[1].answer, -r[0]))[1]
+    return min(near_best, key=lambda r: (r[1].answer, -r[3], -r[0]))[1]
 
 
 def _standard_error(outcomes: np.ndarray, kind: np.ndarray) -> float:

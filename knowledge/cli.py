@@ -28,6 +28,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     search = commands.add_parser("search", help="the best entries for a question, with scores")
     search.add_argument("--kb", help="knowledge-base folder (default: data/faq)")
     search.add_argument("-n", type=int, default=5, help="how many entries to show")
+    search.add_argument("--base", action="store_true", help="use the base model even if an adapted one exists")
     search.add_argument("text", nargs="+", help="the question")
     search.set_defaults(handler=cmd_search)
 
@@ -35,7 +36,17 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--kb", help="knowledge-base folder (default: data/faq)")
     evaluate.add_argument("--queries", required=True, type=Path, help='JSONL: {"text": ..., "expected": id|null}')
     evaluate.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    evaluate.add_argument("--base", action="store_true", help="use the base model even if an adapted one exists")
+    evaluate.add_argument(
+        "--confusions", action="store_true", help="also list, per entry, the entries its questions are confused with"
+    )
     evaluate.set_defaults(handler=cmd_eval)
+
+    train = commands.add_parser("train", help="adapt the embedding model to this knowledge base (a few minutes)")
+    train.add_argument("--kb", help="knowledge-base folder (default: data/faq)")
+    train.add_argument("--epochs", type=int, default=None, help="passes over the phrasings (default: 1)")
+    train.add_argument("--force", action="store_true", help="train again even if this content was trained")
+    train.set_defaults(handler=cmd_train)
 
 
 def _progress(done: int, total: int) -> None:
@@ -61,13 +72,22 @@ def _load(args, quiet: bool = False):
     return settings, result, loader
 
 
-def _build(settings: Settings, entries):
+def _build(settings: Settings, entries, base: bool = False):
+    """The knowledge base with the model adapted to this content when one exists (and
+    `base` is not asked), saying on stderr which model it is."""
+    from .adapt import adapted_for
     from .base import KnowledgeBase
     from .embedder import Embedder, EmbeddingCache
 
+    folder = None if base else adapted_for(entries, settings.model, settings.adapt_dir)[1]
+    if folder is not None:
+        print(f"model: adapted to this knowledge base ({folder})", file=sys.stderr)
+    else:
+        why = "asked with --base" if base else "no adapted model for this content: faqbot kb train"
+        print(f"model: base {settings.model} ({why})", file=sys.stderr)
     return KnowledgeBase.build(
         entries,
-        Embedder(settings.model),
+        Embedder(str(folder or settings.model)),
         EmbeddingCache(settings.cache_path),
         settings.default_language,
         progress=_progress,
@@ -84,9 +104,10 @@ def cmd_validate(args) -> int:
         return 1
     warnings = len(result.warnings)
     if not args.quick:
-        from .validate import near_duplicates
+        from .validate import close_entries, near_duplicates
 
-        for problem in near_duplicates(_build(settings, result.entries)):
+        kb = _build(settings, result.entries)
+        for problem in [*near_duplicates(kb), *close_entries(kb)]:
             print(problem)
             warnings += 1
     ids = {e.id for e in result.entries}
@@ -116,7 +137,7 @@ def cmd_search(args) -> int:
     settings, result, _ = _load(args, quiet=True)
     if result is None or result.errors:
         return 1
-    kb = _build(settings, result.entries)
+    kb = _build(settings, result.entries, args.base)
     reply = kb.ask(" ".join(args.text))
     print(f"decision: {reply.kind} (language {reply.language})")
     for hit in reply.hits[: args.n]:
@@ -140,7 +161,7 @@ def cmd_eval(args) -> int:
     if result is None or result.errors:
         return 1
     started = time.perf_counter()
-    kb = _build(settings, result.entries)
+    kb = _build(settings, result.entries, args.base)
     built = time.perf_counter() - started
     try:
         figures = evaluate(kb, queries)
@@ -149,6 +170,8 @@ def cmd_eval(args) -> int:
         return 1
     if args.json:
         print(json.dumps(figures))
+        if args.confusions:
+            print(json.dumps(_confusions(kb, queries)))
         return 0
     in_scope = sum(q.expected is not None for q in queries)
     print(
@@ -157,9 +180,56 @@ def cmd_eval(args) -> int:
     )
     t = kb.calibration.thresholds
     print(
-        f"thresholds: answer {t.answer:.3f}, margin {t.margin:.3f}, clarify {t.clarify:.3f}; "
+        f"thresholds: answer {t.answer:.3f}, margin {t.margin:.3f} (unless entries closer than {t.distinct:.3f}), "
+        f"clarify {t.clarify:.3f}; "
         f"scoring {kb.calibration.scoring}"
     )
     for key, value in figures.items():
         print(f"{key:>17}: {value}")
+    if args.confusions:
+        from .confusions import format_confusions
+
+        print()
+        print(format_confusions(_confusions(kb, queries)))
     return 0
+
+
+def _confusions(kb, queries) -> list[dict]:
+    from .confusions import confusions
+
+    return [c.as_dict() for c in confusions(kb, queries)]
+
+
+def cmd_train(args) -> int:
+    from .adapt import adapt, base_fingerprint, content_key, read_check
+
+    settings, result, _ = _load(args, quiet=True)
+    if result is None or result.errors:
+        return 1
+    epochs = args.epochs or settings.adapt_epochs
+    if epochs < 1:
+        print("error: --epochs must be at least 1", file=sys.stderr)
+        return 2
+    key = content_key(result.entries, base_fingerprint(settings.model))
+    check = read_check(settings.adapt_dir, key)
+    if check is not None and not args.force:
+        print(f"already trained for this content: {_verdict(check, settings.adapt_dir)} (--force trains again)")
+        return 0
+    print(f"adapting {settings.model} to {settings.kb_dir} ({len(result.entries)} files, {epochs} epoch(s))")
+    check = adapt(result.entries, settings.model, settings.adapt_dir, epochs=epochs)
+    print(_verdict(check, settings.adapt_dir))
+    if check.kept and settings.cache_path is not None:
+        from .retrain import warm_cache
+
+        warm_cache(result.entries, settings.adapt_dir / check.key, settings.cache_path)  # the bot starts at once
+    print(f"trained in {check.seconds:.0f} s: {check.pairs} pairs in {check.steps} steps")
+    return 0
+
+
+def _verdict(check, root: Path) -> str:
+    where = f"model in {root / check.key}" if check.kept else "the base model stays"
+    outcome = "kept" if check.kept else "not kept: no better than the base model"
+    return (
+        f"held-out phrasings ({check.held_out}) found by the nearest phrasing: base model {check.base_top1:.3f}, "
+        f"adapted {check.tuned_top1:.3f}: {outcome}; {where}"
+    )

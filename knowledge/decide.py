@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Kind = Literal["answer", "clarify", "fallback"]
+NEVER = -2.0  # a `distinct` no closeness is below
 
 
 @dataclass(frozen=True)
@@ -13,16 +14,24 @@ class Thresholds:
     """`answer`: the best entry's score needed to answer outright; `margin`: how far it
     must lead the runner-up (close scores mean the bot cannot tell them apart, and a
     confident wrong answer is the worst outcome); `clarify`: the score needed to offer
-    the best entries as choices rather than say it does not know."""
+    the best entries as choices rather than say it does not know; `distinct`: below this
+    closeness in meaning of the two best entries (cosine of their phrasings' centroids),
+    they are about different things, and the best one needs to lead only by
+    `distinct_margin`: close scores of two different things are no reason to make the
+    customer choose (-2, below any cosine: never, `margin` alone decides)."""
 
     answer: float
     margin: float
     clarify: float
+    distinct: float = NEVER
+    distinct_margin: float = 0.0
 
 
-def decide(top: float, second: float, t: Thresholds) -> Kind:
-    """`second` is 0 when there is no runner-up."""
-    if top >= t.answer and top - second >= t.margin:
+def decide(top: float, second: float, t: Thresholds, closeness: float = 1.0) -> Kind:
+    """`second` is 0 when there is no runner-up; `closeness` is how close in meaning the
+    two best entries are (1: as close as can be, the default when unknown)."""
+    needed = t.distinct_margin if closeness < t.distinct else t.margin
+    if top >= t.answer and top - second >= needed:
         return "answer"
     if top >= t.clarify:
         return "clarify"

@@ -9,6 +9,12 @@ validate, the old snapshot stays and the problems are logged.
 
 A start has no old snapshot: a file that fails then is served from its last good copy
 (see last_good.py), or reported as missing, loudly, in the log and in `status()`.
+
+With `Settings.adapt`, the model follows the content too (adapt.py): the tuned model
+for the folder's content is served when one exists; otherwise the current model serves
+the edit at once and a tuned one is trained in a niced child process (retrain.py),
+cancelled by the next edit; when it is ready, the index and thresholds are rebuilt with
+it and swapped in as one snapshot.
 """
 
 from __future__ import annotations
@@ -20,22 +26,30 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .adapt import content_key, find_adapted, read_check
 from .base import KnowledgeBase, Reply
 from .calibrate import calibrate
 from .embedder import Embedder, EmbeddingCache, Progress
-from .entries import Problem
+from .entries import Entry, Problem
 from .index import KnowledgeIndex
 from .last_good import FileGap, LastGoodStore, Recovery, recover
 from .loader import EntryLoader, FileState, LoadResult
+from .retrain import DELAY, BackgroundTraining
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 class LiveKnowledgeBase:
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        progress: Progress | None = None,
+        adapt_delay: float = DELAY,
+    ) -> None:
         self.settings = settings
-        self.embedder = embedder or Embedder(settings.model)
+        self.embedder = embedder or Embedder(settings.model)  # the base model; the tuned one is found by content
         self.cache = EmbeddingCache(settings.cache_path)
         self.loader = EntryLoader(settings.kb_dir, settings.default_language, settings.languages)
         self.last_good = LastGoodStore(settings.last_good_dir, settings.kb_dir)
@@ -44,6 +58,8 @@ class LiveKnowledgeBase:
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.training = BackgroundTraining(settings, self._adapted_ready, adapt_delay) if settings.adapt else None
+        self.content_key = ""  # of what is served, with the base model: names the tuned model
 
         self._files: dict[Path, FileState] = self.loader.scan()
         result = self.loader.load(self._files)
@@ -52,10 +68,13 @@ class LiveKnowledgeBase:
         self._report_start(result, recovery)
         self.stale: list[FileGap] = recovery.stale  # files served from their last good copy
         self.missing: list[FileGap] = recovery.missing  # files whose entry is not served at all
+        self._entries = result.entries + recovery.entries
         self.current = KnowledgeBase.build(
-            result.entries + recovery.entries, self.embedder, self.cache, settings.default_language, progress=progress
+            self._entries, self._start_model(self._entries), self.cache, settings.default_language, progress=progress
         )
         self.version = 1  # bumped on every swap
+        if self.training is not None and self.current.index.embedder is self.embedder:
+            self._adapt(self._entries)
         self.last_good.save(result.valid_sources(), result.paths)
 
     def _report_start(self, result: LoadResult, recovery: Recovery) -> None:
@@ -105,13 +124,14 @@ class LiveKnowledgeBase:
                 return False
             # The new entries go live with the current thresholds at once; calibrating
             # the new index takes longer on a large knowledge base, and follows.
-            index = KnowledgeIndex(result.entries, self.embedder, self.cache, previous=self.current.index)
+            index = KnowledgeIndex(result.entries, self.current.index.embedder, self.cache, previous=self.current.index)
             language = self.settings.default_language
             self.current = KnowledgeBase(index, self.current.calibration, language)
             self.version += 1
             self.last_swap_seconds = time.perf_counter() - started
             self.current = KnowledgeBase(index, calibrate(index, self.cache), language)
             self.last_reload_seconds = time.perf_counter() - started
+            self._entries = result.entries
             self.stale, self.missing = [], []  # every file validated: all served as on disk
             self._report_new_warnings(previous, result)
             self.last_good.save(result.valid_sources(), result.paths)
@@ -122,7 +142,58 @@ class LiveKnowledgeBase:
                 self.last_swap_seconds,
                 self.last_reload_seconds,
             )
-            return True
+        if self.training is not None:
+            self._adapt(result.entries)
+        return True
+
+    # -- the model that follows the content -------------------------------------
+
+    def _start_model(self, entries: list[Entry]) -> Embedder:
+        """The tuned model for this content when adaptation is on and one was kept."""
+        if self.training is None:
+            return self.embedder
+        self.content_key = content_key(entries, self.embedder.fingerprint)
+        folder = find_adapted(self.settings.adapt_dir, self.content_key)
+        if folder is None:
+            return self.embedder
+        log.info("knowledge base: serving the model adapted to this FAQ (%s)", folder)
+        return Embedder(str(folder))
+
+    def _adapt(self, entries: list[Entry]) -> None:
+        """After an edit: swap in the tuned model of this content if it exists (an edit
+        undone), else train one unless a check already found it no better."""
+        key = content_key(entries, self.embedder.fingerprint)
+        self.content_key = key
+        folder = find_adapted(self.settings.adapt_dir, key)
+        if folder is not None:
+            if self.current.index.embedder.name != str(folder.resolve()):
+                self._adapted_ready(key, folder)
+        elif read_check(self.settings.adapt_dir, key) is None:
+            self.training.request(key)
+        else:
+            self.training.cancel()
+
+    def _adapted_ready(self, key: str, folder: Path) -> None:
+        """Index and thresholds rebuilt with the tuned model, then one swap. The child
+        warmed the embedding cache, so this embeds nothing on a FAQ that did not change."""
+        started = time.perf_counter()
+        embedder = Embedder(str(folder))
+        with self._reload_lock:
+            if key != self.content_key:  # edited while training: the next model will come
+                return
+            index = KnowledgeIndex(self._entries, embedder, self.cache)
+            self.current = KnowledgeBase(index, calibrate(index, self.cache), self.settings.default_language)
+            self.version += 1
+        log.info(
+            "knowledge base: the model adapted to this FAQ is live (version %d, swap built in %.1f s)",
+            self.version,
+            time.perf_counter() - started,
+        )
+
+    @property
+    def model(self) -> str:
+        """ "adapted" when the served model is a tuned one, else "base"."""
+        return "base" if self.current.index.embedder is self.embedder else "adapted"
 
     def _report_new_warnings(self, previous: list[Problem], result: LoadResult) -> None:
         """Warnings an edit introduced (the others were logged before)."""
@@ -157,6 +228,8 @@ class LiveKnowledgeBase:
 
     def stop(self) -> None:
         self._stop.set()
+        if self.training is not None:
+            self.training.cancel()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None

@@ -20,6 +20,16 @@ def parse_languages(value: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(code.strip().lower() for code in value.split(",") if code.strip()))
 
 
+def parse_switch(name: str, value: str) -> bool:
+    """1/0, true/false, on/off, yes/no; anything else is a mistake worth stopping for."""
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "on", "yes"):
+        return True
+    if lowered in ("0", "false", "off", "no"):
+        return False
+    raise ValueError(f"{name}={value!r}: use 1 or 0")
+
+
 @dataclass(frozen=True)
 class Settings:
     kb_dir: Path = PROJECT_ROOT / "data" / "faq"
@@ -33,6 +43,12 @@ class Settings:
     # The languages customers are answered in (the hub's too): a file in another language
     # can never be served, which validation says.
     languages: tuple[str, ...] = ("pl", "en")
+    # Adapting the model to the FAQ (adapt.py): on, the action server serves the tuned
+    # model for the folder's content and trains one in the background after each edit.
+    # Off by default in code (tests, scripts); `make run` turns it on (FAQBOT_ADAPT=1).
+    adapt: bool = False
+    adapt_dir: Path = PROJECT_ROOT / ".cache" / "adapted"
+    adapt_epochs: int = 1
 
     @classmethod
     def from_env(cls, kb_dir: str | os.PathLike | None = None) -> Settings:
@@ -58,6 +74,12 @@ class Settings:
             values["last_good_dir"] = project_path(raw) if raw else None
         if env.get("FAQBOT_LANGUAGES"):
             values["languages"] = parse_languages(env["FAQBOT_LANGUAGES"])
+        if env.get("FAQBOT_ADAPT"):
+            values["adapt"] = parse_switch("FAQBOT_ADAPT", env["FAQBOT_ADAPT"])
+        if env.get("FAQBOT_ADAPT_DIR"):
+            values["adapt_dir"] = project_path(env["FAQBOT_ADAPT_DIR"])
+        if env.get("FAQBOT_ADAPT_EPOCHS"):
+            values["adapt_epochs"] = max(1, int(env["FAQBOT_ADAPT_EPOCHS"]))
         if kb_dir is not None:
             values["kb_dir"] = Path(kb_dir).resolve()
         return cls(**values)

@@ -52,3 +52,36 @@ def near_duplicates(kb: KnowledgeBase, limit_per_file: int = 3) -> list[Problem]
                 )
             )
     return problems
+
+
+# A pair of entries is worth a warning when at least this share of one entry's sample
+# questions (calibration's: phrasings asked without themselves, and typed in a hurry)
+# came out as the other entry or as a choice between the two, and at least twice.
+CONFUSED_SHARE = 0.25
+CONFUSED_MIN = 2
+
+
+def close_entries(kb: KnowledgeBase) -> list[Problem]:
+    """One warning per pair of entries the bot cannot tell apart, at the first one's
+    heading: customers asking either will be asked to choose."""
+    problems: list[Problem] = []
+    reported: set[frozenset[str]] = set()
+    for pair in kb.calibration.confused:
+        share = pair.count / max(1, pair.samples)
+        key = frozenset((pair.entry, pair.other))
+        if pair.count < CONFUSED_MIN or share < CONFUSED_SHARE or key in reported:
+            continue
+        reported.add(key)
+        entry = kb.entry(pair.entry, kb.default_language)
+        other = kb.entry(pair.other, kb.default_language)
+        problems.append(
+            Problem(
+                entry.path,
+                entry.line,
+                f"'{entry.title}' and '{other.title}' ({other.path}:{other.line}) are so close in meaning that "
+                f"{pair.count} of {pair.samples} sample questions for the first got the second or a choice between "
+                "the two: merge them, or reword their questions apart",
+                severity="warning",
+            )
+        )
+    return problems
