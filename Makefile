@@ -30,14 +30,16 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 .PHONY: help run test setup model lint format bench clean
 
 help:
-	@echo "make run    set up what is missing, train Rasa if its data changed, start everything"
+	@echo "make run    set up what is missing, train Rasa if its data changed, start everything (DEMO=1: seed a demo history first)"
 	@echo "make test   the whole test suite (real Rasa, real model, SQLite, PostgreSQL, Redis)"
 	@echo "make lint   ruff check and format check"
-	@echo "make bench  benchmarks: knowledge base at 1,000/10,000 entries, reply latency, 1,000 open long-polls, message -> desk"
+	@echo "make bench  benchmarks: knowledge base at 1,000/10,000 entries, reply speed goals, 1,000 open long-polls, message -> desk, reports over 100,000 conversations"
 	@echo "make clean  remove everything the build made"
 
+# DEMO=1 first seeds a demo history (reports, desk), only into an empty database.
 run: setup $(RASA_MODEL)
-	$(VENV)/bin/python scripts/stack.py
+	$(if $(DEMO),$(VENV)/bin/faqbot demo seed --if-empty)
+	FAQBOT_ADAPT=$${FAQBOT_ADAPT:-1} $(VENV)/bin/python scripts/stack.py
 
 test: setup $(RASA_MODEL) $(CHROMIUM)
 	$(VENV)/bin/ruff check .
@@ -99,6 +101,7 @@ bench: setup $(RASA_MODEL) $(CHROMIUM)
 	$(VENV)/bin/python scripts/bench_reply.py
 	$(VENV)/bin/python scripts/bench_longpoll.py
 	$(VENV)/bin/python scripts/bench_desk.py
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/python scripts/bench_report.py
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) .models models .rasa .cache var .pytest_cache .ruff_cache

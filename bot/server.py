@@ -1,7 +1,8 @@
 """The action server: rasa-sdk's own Sanic app (`/health`, `/webhook`, `/actions`) plus
 `GET /status`, the knowledge base's version and state, for the hub's `/health`, and
 `GET /search?q=...&language=..&k=3`, the best FAQ answers for a text (the desk's agent
-assist: the hub holds neither the model nor the index).
+assist: the hub holds neither the model nor the index), and `POST /cluster`, texts grouped by
+meaning (the reports' knowledge gaps).
 
     python -m bot.server --port 5055
 
@@ -68,7 +69,7 @@ def add_search_route(app: Sanic) -> None:
     """`GET /search?q=<text>&language=<pl|en>&k=<1-10, default 3>`: `{"results": [{"id", "title",
     "answer", "score", "language"}]}`, best first, each entry in `language` where a
     translation exists (default: the language the text is written in)."""
-    from bot.actions.knowledge_base import KB
+    from bot.actions.knowledge_base import KB, off_loop
     from knowledge.text import detect_language
 
     @app.get("/search")
@@ -88,7 +89,7 @@ def add_search_route(app: Sanic) -> None:
         kb = KB.current  # one snapshot for the whole answer, even mid-reload
         language = language or detect_language(text, kb.default_language)
         results = []
-        for hit in kb.search(text, k):
+        for hit in await off_loop(kb.search, text, k):  # as a reply does it, off the event loop
             entry = kb.entry(hit.id, language)
             results.append(
                 {
@@ -102,12 +103,57 @@ def add_search_route(app: Sanic) -> None:
         return response.json({"results": results})
 
 
+def add_cluster_route(app: Sanic) -> None:
+    """`POST /cluster` `{"texts": [...], "threshold"?, "wait"?}`: the texts grouped by meaning,
+    for the reports' knowledge gaps: `{"groups": [{"members", "representative", "examples"}]}`,
+    indexes into `texts`, largest group first; 503 `{"pending": true}` while new texts are
+    still being embedded after `wait` seconds (see bot/clustering.py)."""
+    from bot.actions.knowledge_base import KB, WORKERS
+    from bot.clustering import DEFAULT_WAIT, Clustering, request_problem
+
+    clustering = Clustering(KB, WORKERS)
+
+    @app.post("/cluster")
+    async def cluster(request: Request) -> HTTPResponse:
+        try:
+            body = request.json
+        except Exception:  # Sanic raises its own BadRequest subclass on invalid JSON
+            body = None
+        problem = request_problem(body)
+        if problem:
+            return response.json({"error": problem}, status=400)
+        wait = DEFAULT_WAIT if body.get("wait") is None else body["wait"]
+        try:
+            groups = await clustering.groups(body["texts"], body.get("threshold"), wait)
+        except Exception:
+            log.exception("clustering failed")
+            return response.json({"error": "the texts could not be grouped (see the action server's log)"}, status=500)
+        if groups is None:
+            return response.json(
+                {"error": "still embedding the texts: ask again in a moment", "pending": True},
+                status=503,
+                headers={"Retry-After": "15"},
+            )
+        return response.json({"groups": groups})
+
+
 def build_app(args: argparse.Namespace) -> Sanic:
     app = create_app(args.actions, cors_origins=args.cors, auto_reload=args.auto_reload)
     add_status_route(app)
     add_search_route(app)
+    add_cluster_route(app)
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
     return app
+
+
+def limit_torch_threads() -> None:
+    """One torch thread per embedding (FAQBOT_TORCH_THREADS to change it). Rasa and the hub
+    share the machine's cores with this process: torch's default, a thread per core,
+    spins threads that wait for cores those processes hold, and under load every reply
+    costs more CPU. Messages that arrive together are batched instead (knowledge/embedder.py)."""
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("FAQBOT_TORCH_THREADS") or 1))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -117,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ssl_context = create_ssl_context(args.ssl_certificate, args.ssl_keyfile, args.ssl_password)
     host = os.environ.get("SANIC_HOST") or DEFAULT_HOST
     log.info("action server on %s://%s:%d", "https" if ssl_context else "http", host, args.port)
+    limit_torch_threads()  # after the knowledge base loaded: a first start embeds it with every core
     app.run(host, args.port, ssl=ssl_context, workers=1)
 
 

@@ -72,11 +72,13 @@ def create_app(settings: HubSettings | None = None, migrate: bool = False) -> Fl
     from .api.errors import register as register_errors
     from .api.headers import register as register_headers
     from .api.health import blueprint as health_api
+    from .api.metrics import init_metrics
     from .channels.messenger import init_messenger
     from .channels.web import blueprint as web_channel
     from .delivery import init_delivery
     from .desk.setup import init_desk
     from .limits import init_limits
+    from .reports.pages import blueprint as reports_pages
     from .widget import register_widget
 
     register_errors(app)
@@ -85,9 +87,11 @@ def create_app(settings: HubSettings | None = None, migrate: bool = False) -> Fl
     init_delivery(app, hub, settings)  # bot/agent/system messages out to channels that push
     app.register_blueprint(agent_api)
     app.register_blueprint(health_api)
+    init_metrics(app, settings.metrics_networks)  # GET /metrics for Prometheus: a token or an allowed network
     register_cors(app)  # the customer API, for the widget on WIDGET_ORIGINS
     register_headers(app)  # before the desk: its pages keep their own policy
     init_desk(app, hub)  # /desk: its pages, JSON API and events; sessions, CSRF, login throttling
+    app.register_blueprint(reports_pages)  # /desk/reports: supervisors' figures, CSV, FAQ drafts from gaps
     register_widget(app)  # /widget/widget.js, /widget/widget.css and the demo shop at /
     init_limits(app)  # the customer API's rate limits, on the desk's Limiter (handoff/limits.py)
     return app

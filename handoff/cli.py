@@ -7,6 +7,10 @@
     faqbot agent deactivate NAME
     faqbot agent list                    name, role, active, last seen
     faqbot db upgrade                    apply database migrations
+    faqbot report [--since DATE] [--until DATE] [--channel C] [--language L] [--json]
+                                         the service's figures (default: the last 30 days)
+    faqbot demo seed [--conversations N] [--days D] [--force | --if-empty]
+                                         a generated history of conversations, for a demo
 
 Each command imports only what it needs: `faqbot agent` does not load the embedding
 model, `faqbot kb` does not touch the database.
@@ -120,6 +124,40 @@ def cmd_db_upgrade(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .reports import cli as report_cli
+    from .reports.figures import compute
+
+    try:
+        filters = report_cli.filters_from(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    db = _database()
+    report = compute(db, filters)
+    clusters = None if args.no_gaps else report_cli.gap_clusters(db, filters)
+    print(report_cli.as_json(report, clusters) if args.json else report_cli.as_text(report, clusters), end="")
+    return 0
+
+
+def cmd_demo_seed(args) -> int:
+    from .reports.demo import DemoError, NotEmpty, seed
+
+    try:
+        summary = seed(_database(), conversations=args.conversations, days=args.days, force=args.force)
+    except NotEmpty as exc:
+        if args.if_empty:  # `make run DEMO=1` a second time: the demo is there already
+            print(f"no demo seeded: {exc}", file=sys.stderr)
+            return 0
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except DemoError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(summary)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     from knowledge.cli import add_commands as add_kb_commands
 
@@ -146,6 +184,19 @@ def parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="the hub's database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
+
+    from .reports.cli import add_arguments as add_report_arguments
+
+    report = commands.add_parser("report", help="the service's figures over a period")
+    add_report_arguments(report)
+    report.set_defaults(handler=cmd_report)
+    demo = commands.add_parser("demo", help="demo data").add_subparsers(dest="demo_command", required=True)
+    seed = demo.add_parser("seed", help="generate a history of conversations (refuses a database that has some)")
+    seed.add_argument("--conversations", type=int, default=600, help="how many (default 600)")
+    seed.add_argument("--days", type=int, default=30, help="spread over the last D days (default 30)")
+    seed.add_argument("--force", action="store_true", help="add them even if the database has conversations")
+    seed.add_argument("--if-empty", action="store_true", help="seed only an empty database; else do nothing (exit 0)")
+    seed.set_defaults(handler=cmd_demo_seed)
     return root
 
 

@@ -67,6 +67,12 @@ class HubSettings:
     rate_limit_new_conversations: str = "10 per minute; 100 per hour"
     rate_limit_messages: str = "20 per minute"
     trusted_proxies: int = 0
+    # GET /metrics (Prometheus): allowed with `Authorization: Bearer <metrics_token>` (empty:
+    # no token works) or from an address in metrics_networks (CIDRs; empty: none).
+    metrics_token: str = ""
+    metrics_networks: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    # Surveys: after the rating (CSAT), ask "how likely are you to recommend us, 0-10" (NPS).
+    nps_enabled: bool = False
 
     @classmethod
     def from_env(cls, **overrides) -> HubSettings:
@@ -85,6 +91,7 @@ class HubSettings:
         values.update(_desk_settings(env))
         values.update(_messenger_settings(env))
         values.update(_public_api_settings(env))
+        values.update(_metrics_settings(env))
         if env.get("FAQBOT_LANGUAGES"):  # the same setting as the knowledge base's
             values["languages"] = parse_languages(env["FAQBOT_LANGUAGES"])
         values.update(overrides)
@@ -132,3 +139,12 @@ def _messenger_settings(env) -> dict:
         "messenger_page_token": env.get("MESSENGER_PAGE_TOKEN", ""),
         "messenger_graph_url": (env.get("MESSENGER_GRAPH_URL") or HubSettings.messenger_graph_url).rstrip("/"),
     }
+
+
+def _metrics_settings(env) -> dict:
+    values: dict = {"metrics_token": env.get("METRICS_TOKEN", "")}
+    if "METRICS_NETWORKS" in env:
+        values["metrics_networks"] = tuple(n.strip() for n in env["METRICS_NETWORKS"].split(",") if n.strip())
+    if env.get("NPS_ENABLED"):
+        values["nps_enabled"] = env["NPS_ENABLED"].lower() in ("1", "true", "yes")
+    return values

@@ -86,7 +86,12 @@ class Conversation(Base):
     # online); agents answer later, by the e-mail address the customer left.
     ticket: Mapped[bool] = mapped_column(Boolean, default=False)
     contact_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    # Reporting facts, written when they happen so that reports are SQL aggregates:
+    # ever handed to humans (not contained by the bot), and whether the same customer
+    # came back with a new conversation within 72 hours (not resolved at first contact).
+    handed_over: Mapped[bool] = mapped_column(Boolean, default=False)
+    followed_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
 
 
@@ -107,7 +112,16 @@ class Message(Base):
     # The channel's own id of an incoming message (Messenger's `mid`): a re-delivery of the
     # same webhook is recognised and answered once.
     external_id: Mapped[str | None] = mapped_column(String(255), nullable=True, unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    # Reporting facts. A bot reply: how long the customer waited for it (ms), what the bot
+    # decided (answer, clarify, fallback, handoff, chosen) and the FAQ entry it served.
+    # A FAQ answer: what followed it, if it did not help (handoff, not_helpful, repeat).
+    # A customer message the bot could not answer: why (fallback, handoff, low_confidence).
+    reply_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    faq_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    gap: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
 
 
 class Handoff(Base):
@@ -118,11 +132,13 @@ class Handoff(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
     reason: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
+    # An agent's first reply in this stay: the agent first-response time in reports.
+    first_response_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Note(Base):
@@ -147,5 +163,6 @@ class Rating(Base):
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True, index=True)
     score: Mapped[int] = mapped_column(Integer)
+    nps: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 0-10, when NPS_ENABLED asks for it
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)

@@ -29,6 +29,7 @@ class NewMessage:
     payload: str | None = None
     agent_id: int | None = None
     external_id: str | None = None  # the channel's id of an incoming message (Messenger's mid)
+    facts: dict[str, Any] | None = None  # reporting columns (reply_ms, decision, faq_id): handoff/reports/facts.py
 
 
 class NotFound(LookupError):
@@ -69,6 +70,7 @@ def append(session: Session, conversation_id: str, new: list[NewMessage]) -> lis
             payload=item.payload,
             agent_id=item.agent_id,
             external_id=item.external_id,
+            **(item.facts or {}),
         )
         session.add(message)
         stored.append(message)
@@ -96,7 +98,10 @@ def transition(session: Session, conversation_id: str, allowed: tuple[str, ...],
 
 def enqueue(session: Session, conversation_id: str, reason: str) -> bool:
     """Bot-owned -> queued, with a handoff record. False if already with humans."""
-    if not transition(session, conversation_id, ("bot", "resolved"), status="queued", queued_at=now(), agent_id=None):
+    queued = transition(
+        session, conversation_id, ("bot", "resolved"), status="queued", queued_at=now(), agent_id=None, handed_over=True
+    )
+    if not queued:
         return False
     session.add(Handoff(conversation_id=conversation_id, reason=reason))
     return True
@@ -231,4 +236,14 @@ def comment_rating(session: Session, conversation_id: str, comment: str) -> Rati
     rating = current_rating(session, conversation_id)
     if rating is not None:
         rating.comment = comment
+    return rating
+
+
+def rate_nps(session: Session, conversation_id: str, score: int) -> Rating | None:
+    """Add the customer's "would you recommend us" (0-10) to their rating. The bot asks
+    it only after a rating, so without one (None) it is not stored: a row needs a CSAT
+    score, and an invented one would skew the averages."""
+    rating = current_rating(session, conversation_id)
+    if rating is not None:
+        rating.nps = score
     return rating

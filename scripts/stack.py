@@ -512,6 +512,7 @@ def _banner(stack: Stack) -> str:
 Ready.
   demo shop with the chat widget  {stack.hub_url}/
   agents' desk                    {stack.hub_url}/desk
+  reports (supervisors)           {stack.hub_url}/desk/reports
   hub (customer and agent APIs)   {stack.hub_url}/api
   Rasa server                     {stack.rasa_url}
   action server                   {stack.actions_url}

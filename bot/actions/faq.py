@@ -21,7 +21,7 @@ from knowledge.entries import Entry
 
 from .frustration import frustration_signal
 from .handoff import hand_over_frustrated
-from .knowledge_base import KB
+from .knowledge_base import KB, off_loop
 from .texts import human_button, language_of, say
 
 MISSES_BEFORE_HANDOFF = 2
@@ -64,8 +64,8 @@ class ActionAnswerFaq(Action):
     def name(self) -> str:
         return "action_answer_faq"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        return answer_question(dispatcher, tracker, domain)
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        return await off_loop(answer_question, dispatcher, tracker, domain)
 
 
 def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
@@ -76,7 +76,7 @@ def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, domain: 
     if tracker.get_intent_of_latest_message() == "choose_entry" and chosen in kb:
         entry = kb.entry(chosen, language)
         dispatcher.utter_message(json_message={"text": entry.answer, "source": source(entry)})
-        return [SlotSet("misses", 0), SlotSet("last_answer", entry.id)]
+        return [SlotSet("misses", 0), SlotSet("last_answer", entry.id), SlotSet("bot_answered", True)]
 
     text = tracker.latest_message.get("text") or ""
     reply = kb.ask(text, language)
@@ -89,7 +89,7 @@ def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, domain: 
             return hand_over_frustrated(dispatcher, domain, language, "same_answer_again", meta)
         payload = {"text": reply.entry.answer, "source": source(reply.entry), "retrieval": meta}
         dispatcher.utter_message(json_message=payload)
-        return [SlotSet("misses", 0), SlotSet("last_answer", reply.entry.id)]
+        return [SlotSet("misses", 0), SlotSet("last_answer", reply.entry.id), SlotSet("bot_answered", True)]
     if reply.kind == "clarify":
         buttons = [{"title": e.title, "payload": choose_payload(e.id)} for e in reply.options]
         buttons.append(human_button(domain, language, "utter_button_none_of_these"))

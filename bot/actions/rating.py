@@ -1,9 +1,15 @@
-"""After an agent resolves a conversation: the bot is back, asks for a rating (1-5, as
-buttons), then for an optional comment.
+"""Ratings (CSAT): 1-5 as buttons, then an optional comment, then, when the hub has
+NPS on, "would you recommend us" (bot/actions/nps.py).
 
-The hub starts it with the intent `/conversation_resolved` (customers cannot send
-intents; the hub can) and stores what these replies carry: `rating: {score}` and
-`rating_comment`, for the agent who resolved the conversation.
+Asked in two cases:
+- after an agent resolves a conversation: the hub sends the intent
+  `/conversation_resolved` (customers cannot send intents; the hub can), and the bot,
+  back in charge, asks about the agent's help;
+- after the bot alone helped: a customer who got at least one FAQ answer, and was never
+  handed to a person, says thanks or goodbye; the bot answers as always and asks about
+  its own help, once per conversation (`bot_rating_asked`).
+The hub stores what these replies carry: `rating: {score}` and `rating_comment`, for
+the agent who resolved the conversation last (none: the bot).
 
 The reply after a rating may be a comment or a new question. It is taken as a comment
 unless it reads as a question (bot/actions/questions.py: a question mark, or a first
@@ -23,6 +29,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from .faq import answer_question
+from .nps import ask_nps, nps_enabled
 from .questions import looks_like_question
 from .texts import language_of, say
 
@@ -45,6 +52,11 @@ def score_of(tracker: Tracker) -> int | None:
     return score if score in SCORES else None
 
 
+def ask_rating(dispatcher: CollectingDispatcher, domain: dict[str, Any], language: str, question: str) -> None:
+    buttons = [{"title": str(score), "payload": rate_payload(score)} for score in SCORES]
+    dispatcher.utter_message(json_message={"text": say(domain, question, language), "buttons": buttons})
+
+
 class ActionAskRating(Action):
     """The hub says an agent resolved the conversation: the bot takes it back and asks."""
 
@@ -52,11 +64,40 @@ class ActionAskRating(Action):
         return "action_ask_rating"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        language = language_of(tracker)
-        buttons = [{"title": str(score), "payload": rate_payload(score)} for score in SCORES]
-        dispatcher.utter_message(json_message={"text": say(domain, "utter_ask_rating", language), "buttons": buttons})
+        ask_rating(dispatcher, domain, language_of(tracker), "utter_ask_rating")
         # What the bot knew of its own answers is from before the agent: start afresh.
-        return [SlotSet("misses", 0), SlotSet("last_answer", None), SlotSet("awaiting_comment", False)]
+        return [
+            SlotSet("misses", 0),
+            SlotSet("last_answer", None),
+            SlotSet("bot_answered", False),  # a person helped: the bot asks no rating of its own
+            SlotSet("awaiting_comment", False),
+            SlotSet("awaiting_nps", False),
+        ]
+
+
+class ActionOfferBotRating(Action):
+    """After thanks or goodbye (whose reply Rasa has just sent): ask the customer to rate
+    the bot's help, if the bot alone answered them from the FAQ and has not asked yet."""
+
+    def name(self) -> str:
+        return "action_offer_bot_rating"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        if tracker.get_slot("bot_rating_asked") or not helped_alone(tracker):
+            return [SlotSet("awaiting_comment", False)]
+        ask_rating(dispatcher, domain, language_of(tracker), "utter_ask_bot_rating")
+        return [SlotSet("awaiting_comment", False), SlotSet("awaiting_nps", False), SlotSet("bot_rating_asked", True)]
+
+
+def helped_alone(tracker: Tracker) -> bool:
+    """The bot answered from the FAQ in this session (`bot_answered`, set by
+    bot/actions/faq.py), and no person took part in the conversation: the hub says so
+    (`handed_over` in the metadata), as it knows of every hand-over, its own included
+    (when the bot fails). Rasa sends the actions only the current turn's events, so the
+    history is read from slots and the hub, not from events."""
+    if (tracker.latest_message.get("metadata") or {}).get("handed_over"):
+        return False
+    return bool(tracker.get_slot("bot_answered"))
 
 
 class ActionRate(Action):
@@ -77,12 +118,13 @@ class ActionRate(Action):
             "rating": {"score": score},
         }
         dispatcher.utter_message(json_message=payload)
-        return [SlotSet("awaiting_comment", True)]
+        return [SlotSet("awaiting_comment", True), SlotSet("awaiting_nps", False)]
 
 
 class ActionRatingComment(Action):
     """The message after a rating: a comment to store, "no comment", small talk, or a
-    new question (answered as one)."""
+    new question (answered as one). Then, with NPS on, "would you recommend us", unless
+    the customer has moved on to a question."""
 
     def name(self) -> str:
         return "action_rating_comment"
@@ -92,14 +134,15 @@ class ActionRatingComment(Action):
         intent = tracker.get_intent_of_latest_message()
         text = (tracker.latest_message.get("text") or "").strip()
         done = [SlotSet("awaiting_comment", False)]
-        if intent == "no_comment":
-            dispatcher.utter_message(json_message={"text": say(domain, "utter_no_comment", language)})
-            return done
-        if intent in SMALL_TALK:
-            dispatcher.utter_message(json_message={"text": say(domain, SMALL_TALK[intent], language)})
-            return done
-        if looks_like_question(text):
+        if looks_like_question(text) and intent not in ("no_comment", *SMALL_TALK):
             return answer_question(dispatcher, tracker, domain) + done
-        payload = {"text": say(domain, "utter_comment_thanks", language), "rating_comment": text}
-        dispatcher.utter_message(json_message=payload)
-        return done
+        nps = nps_enabled(tracker)
+        if intent == "no_comment":
+            if not nps:  # the NPS question says enough
+                dispatcher.utter_message(json_message={"text": say(domain, "utter_no_comment", language)})
+        elif intent in SMALL_TALK:
+            dispatcher.utter_message(json_message={"text": say(domain, SMALL_TALK[intent], language)})
+        else:
+            thanks = "utter_comment_noted" if nps else "utter_comment_thanks"
+            dispatcher.utter_message(json_message={"text": say(domain, thanks, language), "rating_comment": text})
+        return done + (ask_nps(dispatcher, domain, language) if nps else [])

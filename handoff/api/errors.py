@@ -8,6 +8,7 @@ from flask import Flask, jsonify
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
+from ..metrics import dependency_error
 from ..store import Conflict, NotFound
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def register(app: Flask) -> None:
         if not database_unavailable(exc):
             return unexpected(exc)
         log.error("database unavailable: %s", _summary(exc))
+        dependency_error("database")
         response = jsonify(error="the service is temporarily unavailable, please retry shortly")
         response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
         return response, 503

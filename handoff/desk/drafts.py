@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,15 +43,20 @@ def write_draft(
     language: str,
     conversation_id: str,
     author: str,
+    more_questions: Sequence[str] = (),
+    origin: str | None = None,
 ) -> Path:
-    """Write a new draft file and return its path."""
+    """Write a new draft file and return its path. `more_questions`: further phrasings
+    (a knowledge gap's, handoff/reports/gaps.py); `origin`: where the draft came from,
+    when not from a desk conversation."""
     question, answer = _one_line(question), answer.strip()
+    more = [q for q in dict.fromkeys(_one_line(q) for q in more_questions) if q and q != question]
     title = _one_line(title) if title and title.strip() else question
     if not question:
         raise DraftError('"question" must be a non-empty string')
     if not answer:
         raise DraftError('"answer" must be a non-empty string')
-    if len(title) > MAX_TITLE or len(question) > MAX_QUESTION or len(answer) > MAX_ANSWER:
+    if len(title) > MAX_TITLE or max(map(len, [question, *more])) > MAX_QUESTION or len(answer) > MAX_ANSWER:
         raise DraftError(
             f"a draft takes a title up to {MAX_TITLE}, a question up to {MAX_QUESTION} "
             f"and an answer up to {MAX_ANSWER} characters"
@@ -58,7 +64,7 @@ def write_draft(
     folder.mkdir(parents=True, exist_ok=True)
     for _ in range(5):
         entry_id = f"{slug(title)}-{secrets.token_hex(3)}"
-        text = draft_text(entry_id, language, question, title, answer, conversation_id, author)
+        text = draft_text(entry_id, language, question, title, answer, conversation_id, author, more, origin)
         _check(text, entry_id, language)
         path = folder / f"{entry_id}.md"
         try:
@@ -71,16 +77,25 @@ def write_draft(
 
 
 def draft_text(
-    entry_id: str, language: str, question: str, title: str, answer: str, conversation_id: str, author: str
+    entry_id: str,
+    language: str,
+    question: str,
+    title: str,
+    answer: str,
+    conversation_id: str,
+    author: str,
+    more_questions: Sequence[str] = (),
+    origin: str | None = None,
 ) -> str:
     front = yaml.safe_dump(
-        {"id": entry_id, "language": language, "questions": [question]},
+        {"id": entry_id, "language": language, "questions": [question, *more_questions]},
         allow_unicode=True,
         sort_keys=False,
         width=10_000,
     )
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    origin = f"# draft from the desk: conversation {conversation_id}, agent {_one_line(author)}, {when}"
+    source = origin or f"from the desk: conversation {conversation_id}"
+    origin = f"# draft {_one_line(source)}, agent {_one_line(author)}, {when}"
     return f"---\n{origin}\n{front}---\n# {title}\n\n{answer}\n"
 
 

@@ -208,6 +208,7 @@ class Desk:
                 raise Conflict(f"this reply cannot be sent: {refusal}")
             self._claim(session, conversation_id, agent)
             (message,) = store.append(session, conversation_id, [NewMessage("agent", text, agent_id=agent.id)])
+            _first_response(session, conversation_id)
         notify(self.pubsub, conversation_id, queue_changed=claimed)
         return message
 
@@ -318,6 +319,21 @@ def _move(session, conversation: Conversation, **values: Any) -> bool:
         session.refresh(conversation)
         return False
     return True
+
+
+def _first_response(session, conversation_id: str) -> None:
+    """The open hand-over's first agent reply, for the reports (one UPDATE; later replies
+    change nothing)."""
+    session.execute(
+        update(Handoff)
+        .where(
+            Handoff.conversation_id == conversation_id,
+            Handoff.resolved_at.is_(None),
+            Handoff.first_response_at.is_(None),
+        )
+        .values(first_response_at=now())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _note_view(note: Note, names: dict[int, str]) -> dict[str, Any]:

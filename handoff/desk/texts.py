@@ -20,6 +20,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "language_name_en": {"pl": "English", "en": "English"},
     "logout": {"pl": "Wyloguj się", "en": "Log out"},
     "signed_in_as": {"pl": "Zalogowano jako", "en": "Signed in as"},
+    "reports_link": {"pl": "Raporty", "en": "Reports"},  # supervisors only: handoff/reports/pages.py
     "role_agent": {"pl": "konsultant", "en": "agent"},
     "role_supervisor": {"pl": "koordynator", "en": "supervisor"},
     "live_connected": {"pl": "Na bieżąco", "en": "Live"},
