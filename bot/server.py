@@ -150,10 +150,14 @@ def limit_torch_threads() -> None:
     """One torch thread per embedding (FAQBOT_TORCH_THREADS to change it). Rasa and the hub
     share the machine's cores with this process: torch's default, a thread per core,
     spins threads that wait for cores those processes hold, and under load every reply
-    costs more CPU. Messages that arrive together are batched instead (knowledge/embedder.py)."""
-    import torch
+    costs more CPU. Messages that arrive together are batched instead (knowledge/embedder.py).
+    A message embedded alone, when the server is not busy, gets up to two threads
+    (FAQBOT_TORCH_THREADS_ALONE)."""
+    from knowledge.embedder import serve_threads
 
-    torch.set_num_threads(int(os.environ.get("FAQBOT_TORCH_THREADS") or 1))
+    batched = int(os.environ.get("FAQBOT_TORCH_THREADS") or 1)
+    alone = int(os.environ.get("FAQBOT_TORCH_THREADS_ALONE") or min(2, os.cpu_count() or 1))
+    serve_threads(batched, max(batched, alone))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

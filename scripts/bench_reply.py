@@ -349,7 +349,9 @@ def busy_hour(url: str, questions: list[Question], seconds: float, rate: float =
 
 
 def long_conversation(url: str, questions: list[Question], conversations: int = 2) -> dict:
-    """Messages 2-12 against 90-100 of 100-message conversations. A question the bot
+    """Messages 2-12 against 90-100 of 100-message conversations, messages 90-100 asking
+    again what 2-12 asked: the same texts, so that only the conversation's length
+    differs (a long question costs more to embed than a short one). A question the bot
     hands to a person (the same answer as two messages ago reads as "that did not
     help") ends that conversation: it starts again without that question."""
     early, late, errors, restarts = [], [], 0, 0
@@ -359,9 +361,10 @@ def long_conversation(url: str, questions: list[Question], conversations: int = 
         while not done and restarts < 10:
             chat = Chat(url, Asker(questions, 50 + n + 100 * restarts))
             chat.open()
-            times = []
-            for _ in range(100):
-                text = chat.asker.next()
+            times, asked = [], []
+            for i in range(100):
+                text = asked[i - 88] if 89 <= i < 100 else chat.asker.next()
+                asked.append(text)
                 s = chat.send(text, renew=False)
                 if not s.ok:
                     errors += 1
@@ -411,7 +414,7 @@ def run(stack: Stack, quick: bool) -> dict:
     step("FAQ answers through the hub, one conversation at a time")
     figures["faq"] = one_at_a_time(stack.hub_url, questions, one_n)
     step("long conversations")
-    figures["long"] = long_conversation(stack.hub_url, questions, 1 if quick else 2)
+    figures["long"] = long_conversation(stack.hub_url, questions, 1 if quick else 4)
     step("saturation: 50 conversations at once")
     figures["saturation"] = saturation(stack.hub_url, questions, 10 if quick else 30, pids)
     busy = 20 if quick else 120

@@ -82,3 +82,32 @@ def test_the_real_model_gives_the_same_vectors_batched(embedder):
         together = list(pool.map(embedder.encode_one, texts))
     for a, b in zip(alone, together, strict=True):
         assert float(a @ b) >= 0.9999
+
+
+def test_a_serving_process_gives_a_lone_message_a_second_thread_and_batches_one(embedder, monkeypatch):
+    import torch
+
+    from knowledge import embedder as module
+
+    seen: list[tuple[int, int]] = []
+    real = embedder.encode
+
+    def encode(texts, progress=None):
+        seen.append((len(texts), torch.get_num_threads()))
+        time.sleep(0.05)  # others pile up behind the first
+        return real(texts)
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(embedder, "encode", encode)
+    try:
+        module.serve_threads(1, 2)
+        embedder.encode_one("jak zwrocic towar")
+        assert seen == [(1, 2)] and torch.get_num_threads() == 1
+        with ThreadPoolExecutor(6) as pool:
+            list(pool.map(embedder.encode_one, [f"pytanie {i}" for i in range(6)]))
+        assert all(threads == 1 for size, threads in seen[1:] if size > 1), seen
+        assert any(size > 1 for size, _ in seen[1:]), seen
+        assert torch.get_num_threads() == 1
+    finally:
+        monkeypatch.setattr(module, "_THREADS", None)
+        torch.set_num_threads(before)
