@@ -96,3 +96,22 @@ def sample_kb(embedder, embedding_cache):
     result = EntryLoader(SAMPLE_KB).load()
     assert not result.errors, result.errors
     return KnowledgeBase.build(result.entries, embedder, embedding_cache)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium, one per test module (tests/browser.py)."""
+    from .browser import chromium
+
+    with chromium() as running:
+        yield running
+
+
+@pytest.fixture
+def problems():
+    """Every page a test opens is watched: no uncaught error, no CSP refusal."""
+    from .browser import Problems
+
+    watched = Problems()
+    yield watched
+    assert watched.errors == []

@@ -28,7 +28,7 @@ from playwright.sync_api import Page, expect
 from scripts import bench_desk
 from scripts.bench_longpoll import running_hub
 
-from .browser import Problems, chromium, new_context
+from .browser import new_context
 from .conftest import ROOT, SAMPLE_KB
 
 PASSWORD = "spokojny-dzien-2024"
@@ -168,20 +168,6 @@ def queued_customer(hub: Hub, text: str, language: str = "pl") -> Customer:
 
 
 # -- the browser ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as running:
-        yield running
-
-
-@pytest.fixture
-def problems() -> Iterator[Problems]:
-    """Every page a test opens is watched: no uncaught error, no CSP refusal."""
-    watched = Problems()
-    yield watched
-    assert watched.errors == []
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from handoff.reports import demo
 from scripts.bench_longpoll import running_hub
 from scripts.stack import VENV
 
-from .browser import Problems, chromium, new_context
+from .browser import new_context
 from .conftest import ROOT
 from .test_reports_page import FORMULA, HOSTILE, at, grouping_action_server, seed
 
@@ -92,19 +92,6 @@ def hub(tmp_path_factory) -> Iterator[Hub]:
             seed(db)  # and the known history: a <script> comment and a formula among others
             db.dispose()
             yield Hub(url, folder / "drafts")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as running:
-        yield running
-
-
-@pytest.fixture
-def problems() -> Iterator[Problems]:
-    watched = Problems()
-    yield watched
-    assert watched.errors == []
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 
 from scripts.stack import Stack, free_port
 
-from .browser import Problems, chromium, new_context
+from .browser import chromium, new_context
 from .conftest import ROOT
 from .test_e2e import Agent, Running, _prepare
 
@@ -43,13 +43,6 @@ def running(tmp_path_factory):
 @pytest.fixture(scope="module")
 def agent(running) -> Agent:
     return Agent(running, "Ola")
-
-
-@pytest.fixture
-def problems() -> Problems:
-    found = Problems()
-    yield found
-    assert found.errors == []
 
 
 def open_shop(page: Page) -> None:
