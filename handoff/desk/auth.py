@@ -230,4 +230,6 @@ def too_many_attempts(exc: RateLimitExceeded):
 
 
 def _is_api(path: str) -> bool:
-    return path == API or path.startswith(API + "/")
+    """JSON for scripts (a 401, not the login form): the desk's API and any `.json`
+    (the reports' `report.json`)."""
+    return path == API or path.startswith(API + "/") or path.endswith(".json")
