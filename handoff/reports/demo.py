@@ -84,6 +84,13 @@ GAP_GROUPS["one-offs"] = {
     "en": ("what's the weather tomorrow", "do you sell e-bikes"),
 }
 
+# Too vague for the bot to be sure (a weak clarification, a "low confidence" gap): what
+# customers write before they say what they mean.
+VAGUE = {
+    "pl": ("mam pytanie odnośnie zamówienia", "chodzi mi o zamówienie", "pytanie w sprawie paczki", "sprawa z paczką"),
+    "en": ("a question about my order", "it's about my parcel"),
+}
+
 HUMAN = {"pl": ("chcę rozmawiać z konsultantem", "poproszę człowieka", "konsultant"), "en": ("talk to a human",)}
 NOT_HELPED = {"pl": ("to nie pomogło", "nie o to mi chodziło"), "en": ("that didn't help",)}
 THANKS = {"pl": ("dzięki!", "dziękuję", "ok, dzięki"), "en": ("thanks!", "thank you")}
@@ -328,9 +335,10 @@ class History:
 
     def _clarify(self, c: dict[str, Any], lang: str) -> None:
         entry = self._entry(lang)
-        weak = self.rng.random() < 0.5
-        vague = entry.title.split()[-1].strip("?").lower()  # one word of the title: not enough to be sure
-        self._say(c, "customer", vague, gap="low_confidence" if weak else None)
+        if self.rng.random() < 0.5:  # weak: a vague message, a gap in the reports
+            self._say(c, "customer", self.rng.choice(VAGUE[lang]), gap="low_confidence")
+        else:  # a close call between entries: one word of the title, not a gap
+            self._say(c, "customer", entry.title.split()[-1].strip("?").lower())
         self._bot(c, BOT_TEXT["clarify"][lang], decision="clarify", reply_ms=self._ms(90))
         if self.rng.random() < 0.8:
             self._say(c, "customer", entry.title)
