@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
+from werkzeug.exceptions import NotFound
 
 from knowledge.text import detect_language
 
@@ -344,6 +345,19 @@ class Conversations:
         return Turn(conversation.status, messages, waiting_for_bot, waiting.standing(session, conversation))
 
     # -- reading ---------------------------------------------------------------------
+
+    def replies_to(self, conversation_id: str, external_id: str) -> Turn:
+        """For a message the channel sent again (same `external_id`): what followed the
+        stored one, as its first delivery was answered (empty while the bot is still on it:
+        the reply then comes as any other)."""
+        with self.db.transaction() as session:
+            stored = select(Message.seq).where(
+                Message.conversation_id == conversation_id, Message.external_id == external_id
+            )
+            seq = session.scalar(stored)
+        if seq is None:
+            raise NotFound()
+        return self._read(conversation_id, seq)
 
     def messages_after(self, conversation_id: str, after: int, wait: float = 0.0) -> Turn:
         """Messages after `after`; with `wait`, hold until one arrives, or, while the

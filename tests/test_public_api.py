@@ -245,6 +245,32 @@ def test_a_message_over_the_length_limit_is_413_and_not_stored(make):
     assert history(client, conversation_id, customer) == ["hej"]
 
 
+def test_a_message_sent_again_under_its_client_id_is_stored_once(make):
+    """The widget sends a message again when a reload cut its request short."""
+    client = make().test_client()
+    conversation_id, customer = started(client)
+    url = f"/api/conversations/{conversation_id}/messages"
+    first = client.post(url, json={"text": "gdzie paczka", "client_id": "a1b2c3d4e5f6"}, headers=customer)
+    again = client.post(url, json={"text": "gdzie paczka", "client_id": "a1b2c3d4e5f6"}, headers=customer)
+    assert first.status_code == 200 and again.status_code == 200, again.get_json()
+    assert again.get_json()["status"] == first.get_json()["status"]
+    other = client.post(url, json={"text": "gdzie paczka", "client_id": "f6e5d4c3b2a1"}, headers=customer)
+    assert other.status_code == 200
+    assert history(client, conversation_id, customer) == ["gdzie paczka", "gdzie paczka"]  # the repeat, once
+
+    # The same client id in another conversation is another message.
+    second_id, second = started(client)
+    sent = client.post(
+        f"/api/conversations/{second_id}/messages", json={"text": "hej", "client_id": "a1b2c3d4e5f6"}, headers=second
+    )
+    assert sent.status_code == 200 and history(client, second_id, second) == ["hej"]
+
+    for bad in ("short", "x" * 65, "<script>", 12345678, ["a1b2c3d4e5f6"]):
+        refused = client.post(url, json={"text": "zle id", "client_id": bad}, headers=customer)
+        assert refused.status_code == 400 and "client_id" in refused.get_json()["error"], bad
+    assert "zle id" not in history(client, conversation_id, customer)
+
+
 # -- security headers -----------------------------------------------------------------------------
 
 

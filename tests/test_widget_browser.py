@@ -167,6 +167,54 @@ def test_what_a_customer_writes_is_text(running, problems):
         assert visitor and len(visitor) >= 40  # the next conversation in this browser: the same customer
 
 
+@pytest.mark.parametrize("the_hub_had_it", [False, True])
+def test_a_reload_mid_send_loses_nothing_and_doubles_nothing(running, problems, the_hub_had_it):
+    """The customer reloads while a message is on its way. Either the hub never got it
+    (the request held, then cut short) or it got it and answered, but the page never
+    heard: after the reload the message is there once, with its answer once."""
+    held = []
+
+    def hold(route):  # the first message only; after the reload, everything goes through
+        if route.request.method != "POST" or held:
+            route.continue_()
+            return
+        if the_hub_had_it:
+            route.fetch()  # the hub stores and answers it; the page never hears back
+        held.append(route)  # never answered: the reload cuts it short
+
+    question = "jak zwrocic towar" if the_hub_had_it else "ile kosztuje dostawa kurierem"
+    with chromium() as browser:
+        page = problems.watch(new_context(browser, running.url).new_page())
+        page.route("**/api/conversations/*/messages*", hold)
+        open_shop(page)
+        say(page, question)
+        for _ in range(200):
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert held, "the message was never sent"
+        page.reload()
+        page.locator("#faqbot-widget .launcher").click()
+        replies = page.locator("#faqbot-widget .transcript .msg.role-bot:not(.welcome)")
+        expect(replies.first).to_be_visible(timeout=20_000)
+        page.wait_for_timeout(1500)  # a second copy would arrive by now
+        expect(messages(page, "customer")).to_have_count(1)
+        expect(messages(page, "customer").first).to_contain_text(question)
+        expect(replies).to_have_count(1)
+        stored = requests.get(
+            f"{running.url}/api/conversations/{conversation_id(page, running.url)}/messages?after=0",
+            headers={"Authorization": "Bearer " + stored_token(page, running.url)},
+            timeout=10,
+        ).json()["messages"]
+        assert [m["text"] for m in stored if m["role"] == "customer"] == [question]
+        assert page.evaluate("key => localStorage.getItem(key)", f"faqbot-widget-outbox:{running.url}") is None
+
+
+def stored_token(page: Page, url: str) -> str:
+    stored = page.evaluate("key => JSON.parse(localStorage.getItem(key))", f"faqbot-widget:{url}")
+    return stored["token"]
+
+
 def test_the_page_and_the_widget_keep_their_own_styles(running, problems):
     background = "el => getComputedStyle(el).backgroundColor"
     with chromium() as browser:

@@ -17,8 +17,11 @@ headers: handoff/api/cors.py, handoff/limits.py, handoff/api/headers.py.
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, request
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from .. import hub, store
 from ..api.errors import ApiError
@@ -31,6 +34,7 @@ from ..store import message_json
 blueprint = Blueprint("web_channel", __name__, url_prefix="/api/conversations")
 MAX_SEQ = 2**31 - 1  # message numbers are 32-bit integers in the database
 MAX_VISITOR = 200  # a visitor token is 43 characters
+CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")  # the widget's name for a message it sends
 
 
 def _authorize(conversation_id: str) -> None:
@@ -89,9 +93,28 @@ def _visitor(sent: object) -> tuple[str, str]:
 
 @blueprint.post("/<conversation_id>/messages")
 def post_message(conversation_id: str):
+    """`{"text", "client_id"?}`. The widget names each message (`client_id`) and sends it
+    again after a reload cut its request short: a message the hub already has is not
+    stored twice, and the answer is the replies it already has."""
     _authorize(conversation_id)
-    text = message_text(json_body(), hub().settings.max_message_length)
-    return _turn_json(hub().conversations.receive(conversation_id, text))
+    body = json_body()
+    text = message_text(body, hub().settings.max_message_length)
+    external_id = _external_id(conversation_id, body.get("client_id"))
+    try:
+        turn = hub().conversations.receive(conversation_id, text, external_id=external_id)
+    except IntegrityError:
+        if external_id is None:
+            raise
+        turn = hub().conversations.replies_to(conversation_id, external_id)
+    return _turn_json(turn)
+
+
+def _external_id(conversation_id: str, client_id: object) -> str | None:
+    if client_id is None:
+        return None
+    if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
+        raise ApiError(400, "client_id must be 8-64 letters, digits, '-' or '_'")
+    return f"web:{conversation_id}:{client_id}"
 
 
 @blueprint.get("/<conversation_id>/messages")

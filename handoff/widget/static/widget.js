@@ -23,6 +23,9 @@
   var HUB = (script.getAttribute("data-hub") || new URL(script.src, location.href).origin).replace(/\/+$/, "");
   var STORE_KEY = "faqbot-widget:" + HUB;
   var VISITOR_KEY = "faqbot-widget-visitor:" + HUB;
+  // Messages sent but not yet answered, kept across a reload: one cut short is sent again
+  // under the same client_id, and the hub stores it once.
+  var OUTBOX_KEY = "faqbot-widget-outbox:" + HUB;
   var POLL_WAIT = 25; // seconds the hub holds a long-poll open
   var MAX_BACKOFF = 30000;
 
@@ -157,6 +160,7 @@
   var seen = {}; // seq -> true: every message is shown once
   var lastSeq = 0;
   var pending = []; // the customer's messages shown before the hub numbered them
+  var starting = null; // the new conversation being made: messages sent meanwhile wait for it
   var polling = false;
   var pollController = null;
   var backoff = 1000;
@@ -299,17 +303,60 @@
     }
   });
 
-  function send(text, shown) {
+  function newClientId() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function outbox() {
+    try {
+      var stored = JSON.parse(localStorage.getItem(OUTBOX_KEY) || "[]");
+      return Array.isArray(stored) ? stored : [];
+    } catch (error) {
+      return [];
+    }
+  }
+
+  function keepOutbox(items) {
+    try {
+      if (items.length) localStorage.setItem(OUTBOX_KEY, JSON.stringify(items));
+      else localStorage.removeItem(OUTBOX_KEY);
+    } catch (error) {
+      /* private mode: a reload may cut a message short, as without the outbox */
+    }
+  }
+
+  /** What a reload cut short, sent again (before the history is read, so that the
+   *  history's copy of a message the hub already had is matched, not shown twice). */
+  function resendOutbox() {
+    var waiting = outbox();
+    keepOutbox([]);
+    waiting.forEach(function (item) {
+      if (item && typeof item.text === "string" && typeof item.id === "string") send(item.text, item.shown, item.id);
+    });
+  }
+
+  function send(text, shown, clientId) {
     text = text.trim();
     if (!text) return;
+    clientId = clientId || newClientId();
     var local = addMessage({ role: "customer", text: shown || text, html: null });
     pending.push({ text: shown || text, node: local });
+    keepOutbox(outbox().concat([{ id: clientId, text: text, shown: shown || null }]));
+    var sent = function () {
+      keepOutbox(outbox().filter(function (item) { return item.id !== clientId; }));
+    };
     typing.hidden = false;
     scrollDown();
-    var ready = conversation ? Promise.resolve() : start();
+    var ready = conversation ? Promise.resolve() : starting || (starting = start());
     ready
-      .then(function () { return api("POST", messagesPath(), { text: text }, 40000); })
+      .then(function () {
+        starting = null;
+        return api("POST", messagesPath(), { text: text, client_id: clientId }, 40000);
+      })
       .then(function (response) {
+        sent();
         if (response.status === 401 || response.status === 403 || response.status === 404) {
           forget();
           throw new Error("conversation gone");
@@ -325,6 +372,8 @@
         poll();
       })
       .catch(function () {
+        starting = null;
+        sent(); // shown as failed: the customer decides whether to send it again
         typing.hidden = true;
         local.classList.add("failed");
         local.appendChild(el("p", { class: "note", text: t("failed") }));
@@ -459,6 +508,7 @@
 
   function mount() {
     document.body.appendChild(host);
+    resendOutbox(); // a new conversation, if the reload came before it was made
     if (conversation) poll(); // the history (after=0), then live messages
   }
 
