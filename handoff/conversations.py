@@ -347,9 +347,10 @@ class Conversations:
     # -- reading ---------------------------------------------------------------------
 
     def replies_to(self, conversation_id: str, external_id: str) -> Turn:
-        """For a message the channel sent again (same `external_id`): what followed the
-        stored one, as its first delivery was answered (empty while the bot is still on it:
-        the reply then comes as any other)."""
+        """For a message the channel sent again (same `external_id`): the stored message
+        and what followed it (no reply yet while the bot is still on it: it then comes as
+        any other). The message itself is included, so that a widget that also reads the
+        history shows it once, whichever answer comes first."""
         with self.db.transaction() as session:
             stored = select(Message.seq).where(
                 Message.conversation_id == conversation_id, Message.external_id == external_id
@@ -357,7 +358,7 @@ class Conversations:
             seq = session.scalar(stored)
         if seq is None:
             raise NotFound()
-        return self._read(conversation_id, seq)
+        return self._read(conversation_id, seq - 1)
 
     def messages_after(self, conversation_id: str, after: int, wait: float = 0.0) -> Turn:
         """Messages after `after`; with `wait`, hold until one arrives, or, while the

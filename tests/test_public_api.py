@@ -254,6 +254,8 @@ def test_a_message_sent_again_under_its_client_id_is_stored_once(make):
     again = client.post(url, json={"text": "gdzie paczka", "client_id": "a1b2c3d4e5f6"}, headers=customer)
     assert first.status_code == 200 and again.status_code == 200, again.get_json()
     assert again.get_json()["status"] == first.get_json()["status"]
+    resent = [m for m in again.get_json()["messages"] if m["role"] == "customer"]
+    assert [m["text"] for m in resent] == ["gdzie paczka"]  # the stored message, for the widget to match
     other = client.post(url, json={"text": "gdzie paczka", "client_id": "f6e5d4c3b2a1"}, headers=customer)
     assert other.status_code == 200
     assert history(client, conversation_id, customer) == ["gdzie paczka", "gdzie paczka"]  # the repeat, once

@@ -167,14 +167,20 @@ def test_what_a_customer_writes_is_text(running, problems):
         assert visitor and len(visitor) >= 40  # the next conversation in this browser: the same customer
 
 
-@pytest.mark.parametrize("the_hub_had_it", [False, True])
-def test_a_reload_mid_send_loses_nothing_and_doubles_nothing(running, problems, the_hub_had_it):
+@pytest.mark.parametrize(
+    "the_hub_had_it, history_last", [(False, False), (True, False), (True, True)], ids=["lost", "had", "had-late"]
+)
+def test_a_reload_mid_send_loses_nothing_and_doubles_nothing(running, problems, the_hub_had_it, history_last):
     """The customer reloads while a message is on its way. Either the hub never got it
     (the request held, then cut short) or it got it and answered, but the page never
-    heard: after the reload the message is there once, with its answer once."""
-    held = []
+    heard: after the reload the message is there once, with its answer once, whether the
+    history or the answer to the message sent again comes back first."""
+    held, late = [], []
 
     def hold(route):  # the first message only; after the reload, everything goes through
+        if history_last and held and route.request.method == "GET" and "after=0" in route.request.url and not late:
+            late.append(route)  # the history, held until the message sent again is answered
+            return
         if route.request.method != "POST" or held:
             route.continue_()
             return
@@ -193,7 +199,13 @@ def test_a_reload_mid_send_loses_nothing_and_doubles_nothing(running, problems, 
                 break
             page.wait_for_timeout(50)
         assert held, "the message was never sent"
-        page.reload()
+        if history_last:
+            with page.expect_response(lambda r: r.request.method == "POST" and "/messages" in r.url):
+                page.reload()
+            assert late, "the history was not asked for"
+            late[0].continue_()
+        else:
+            page.reload()
         page.locator("#faqbot-widget .launcher").click()
         replies = page.locator("#faqbot-widget .transcript .msg.role-bot:not(.welcome)")
         expect(replies.first).to_be_visible(timeout=20_000)

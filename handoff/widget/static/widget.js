@@ -364,11 +364,11 @@
         if (response.status !== 200) throw new Error("send: " + response.status);
         connected();
         typing.hidden = true;
+        show(response.body); // a message sent again comes back itself: matched with `local`
         if ((response.body.messages || []).length) {
           // the replies are numbered after this message: no later poll returns it
           pending = pending.filter(function (p) { return p.node !== local; });
         }
-        show(response.body);
         poll();
       })
       .catch(function () {
