@@ -95,7 +95,7 @@ def _visitor(sent: object) -> tuple[str, str]:
 def post_message(conversation_id: str):
     """`{"text", "client_id"?}`. The widget names each message (`client_id`) and sends it
     again after a reload cut its request short: a message the hub already has is not
-    stored twice, and the answer is the replies it already has."""
+    stored twice, and the answer is that message and the replies it already has."""
     _authorize(conversation_id)
     body = json_body()
     text = message_text(body, hub().settings.max_message_length)
