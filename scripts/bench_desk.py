@@ -36,10 +36,11 @@ PASSWORD = "benchmark-password-1"
 CHROMIUM = "/usr/bin/chromium"
 
 
-def create_agent(name: str, database_url: str, password: str = PASSWORD) -> None:
-    """An agent with a desk password, made with the command line as an admin would."""
+def create_agent(name: str, database_url: str, password: str = PASSWORD, role: str = "agent") -> None:
+    """An agent (or a supervisor) with a desk password, made with the command line as an
+    admin would."""
     subprocess.run(
-        [str(VENV / "python"), "-m", "handoff.cli", "agent", "create", name, "--password-stdin"],
+        [str(VENV / "python"), "-m", "handoff.cli", "agent", "create", name, "--role", role, "--password-stdin"],
         input=password,
         text=True,
         cwd=ROOT,

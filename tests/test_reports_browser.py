@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,8 +23,8 @@ from playwright.sync_api import Page, expect
 
 from handoff.db import Database
 from handoff.reports import demo
+from scripts.bench_desk import create_agent
 from scripts.bench_longpoll import running_hub
-from scripts.stack import VENV
 
 from .browser import new_context
 from .conftest import ROOT
@@ -35,20 +34,6 @@ PASSWORD = "spokojny-raport-2024"
 SUPERVISOR = "Kierowniczka"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 DAYS = 30
-
-
-def create_agent(database_url: str, name: str, role: str) -> None:
-    """With the command line, as an admin would."""
-    subprocess.run(
-        [str(VENV / "python"), "-m", "handoff.cli", "agent", "create", name, "--role", role, "--password-stdin"],
-        input=PASSWORD,
-        text=True,
-        cwd=ROOT,
-        env={"DATABASE_URL": database_url, "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
 
 
 # -- the hub and the browser ------------------------------------------------------------------
@@ -86,7 +71,7 @@ def hub(tmp_path_factory) -> Iterator[Hub]:
         }
         with running_hub(folder, env) as (url, _process):
             database_url = f"sqlite:///{folder / 'hub.db'}"
-            create_agent(database_url, SUPERVISOR, "supervisor")
+            create_agent(SUPERVISOR, database_url, PASSWORD, role="supervisor")
             db = Database(database_url)
             demo.seed(db, conversations=700, days=DAYS)  # what `faqbot demo seed` writes
             seed(db)  # and the known history: a <script> comment and a formula among others
