@@ -4,33 +4,26 @@ refuses connections is down at once, whatever it answered a moment ago."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from handoff import bot_health
 from handoff.bot_health import BotHealth
 
+from .stand_in import JsonHandler, StandIn
 
-class _Slow(BaseHTTPRequestHandler):
+
+class _Slow(JsonHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         time.sleep(bot_health.CHECK_TIMEOUT + 0.5)
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args) -> None:
-        pass
+        self.reply(200, {})
 
 
 @pytest.fixture
 def slow_url():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with StandIn(_Slow) as slow:
+        yield slow.url
 
 
 def closed_url() -> str:

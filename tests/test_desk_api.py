@@ -10,9 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -22,6 +20,7 @@ from knowledge.entries import parse_file
 from knowledge.loader import faq_files
 from tests.conftest import ROOT, SAMPLE_KB
 from tests.desk_client import api_post, logged_in, make_desk_app
+from tests.stand_in import JsonHandler, StandIn
 from tests.test_hub_api import NEUTRAL, queued, read, say, start
 
 QUEUE_ITEM = {
@@ -404,17 +403,16 @@ def test_suggestions_are_empty_when_the_action_server_is_down(ala, customer):
     assert time.monotonic() - started < 5
 
 
-class FakeActionServer(ThreadingHTTPServer):
+class FakeActionServer(StandIn):
     """Answers /search like bot/server.py, and remembers what it was asked."""
 
     def __init__(self) -> None:
         self.asked: list[dict] = []
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
-                url = urlsplit(self.path)
-                server.asked.append({"path": url.path, **{k: v[0] for k, v in parse_qs(url.query).items()}})
+                server.asked.append({"path": self.route, **{k: v[0] for k, v in self.query.items()}})
                 body = {
                     "results": [
                         {
@@ -427,23 +425,14 @@ class FakeActionServer(ThreadingHTTPServer):
                         {"id": "x", "title": "X", "answer": "Y", "score": 0.1, "language": "pl", "extra": 1},
                     ]
                 }
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.reply(200, body)
 
-            def log_message(self, *args) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
+        super().__init__(Handler)
 
 
 def test_suggestions_look_up_the_customers_last_message(database_url, tmp_path):
     server = FakeActionServer()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    app = make_desk_app(database_url, tmp_path, actions_url=f"http://127.0.0.1:{server.server_address[1]}")
+    app = make_desk_app(database_url, tmp_path, actions_url=server.url)
     try:
         agent, customer = logged_in(app, "Ala"), app.test_client()
         conversation_id, token = queued(customer, "pl", "jak zwrócić buty")
@@ -462,8 +451,7 @@ def test_suggestions_look_up_the_customers_last_message(database_url, tmp_path):
         get(agent, f"/conversations/{conversation_id}/suggestions?q=reklamacja")
         assert server.asked[-1]["q"] == "reklamacja" and "language" not in server.asked[-1]
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()
         app.extensions["faqbot"].db.dispose()
 
 

@@ -10,16 +10,12 @@ see news: the desk must show it live. The screenshots in docs/screenshots are ta
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -30,6 +26,7 @@ from scripts.bench_longpoll import running_hub
 
 from .browser import new_context
 from .conftest import ROOT, SAMPLE_KB
+from .stand_in import JsonHandler, StandIn
 
 PASSWORD = "spokojny-dzien-2024"
 AGENTS = ("Ola", "Piotr")
@@ -67,37 +64,18 @@ def stand_in_action_server() -> Iterator[str]:
     results = _faq_entries(SUGGESTED)
     hostile = {"id": "x", "title": f"Edytor {HOSTILE}", "answer": f"<b>{HOSTILE}</b>", "score": 0.9, "language": "pl"}
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_GET(self):  # noqa: N802 (the http.server API)
-            parts = urlsplit(self.path)
-            if parts.path == "/search":
-                query = parse_qs(parts.query)
-                found = [hostile, *results] if "<" in query.get("q", [""])[0] else results
-                self._json({"results": found[: int(query.get("k", ["3"])[0])]})
-            elif parts.path == "/status":
-                self._json({"status": "ok"})
+            if self.route == "/search":
+                found = [hostile, *results] if "<" in self.query.get("q", [""])[0] else results
+                self.reply(200, {"results": found[: int(self.query.get("k", ["3"])[0])]})
+            elif self.route == "/status":
+                self.reply(200, {"status": "ok"})
             else:
-                self._json({"error": "not found"}, 404)
+                self.reply(404, {"error": "not found"})
 
-        def _json(self, body: dict, status: int = 200) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with StandIn(Handler) as actions:
+        yield actions.url
 
 
 def create_agent(name: str, database_url: str) -> None:

@@ -17,8 +17,6 @@ import threading
 import time
 import uuid
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 from sqlalchemy import func, select, update
@@ -29,6 +27,7 @@ from handoff.events import notify
 from handoff.models import Conversation, Customer, Message, now
 from handoff.store import NewMessage, append
 
+from .stand_in import JsonHandler, StandIn
 from .test_hub_api import agent_online, make_app, new_agent
 
 SECRET = "app-secret-for-tests"
@@ -47,11 +46,9 @@ class FakeGraph:
         self.lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self):  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                url = urlparse(self.path)
+                body = self.json_body()
                 with fake.lock:
                     fail = fake.fail_next > 0 and "message" in body
                     if fail:
@@ -59,28 +56,15 @@ class FakeGraph:
                         fake.failed += 1
                     else:
                         fake.requests.append(
-                            {"path": url.path, "query": parse_qs(url.query), "body": body, "at": time.monotonic()}
+                            {"path": self.route, "query": self.query, "body": body, "at": time.monotonic()}
                         )
                 if fail:
-                    answer, status = {"error": {"message": "temporarily unavailable", "code": 2}}, 500
+                    self.reply(500, {"error": {"message": "temporarily unavailable", "code": 2}})
                 else:
-                    answer, status = (
-                        {"recipient_id": body["recipient"]["id"], "message_id": f"m_{uuid.uuid4().hex}"},
-                        200,
-                    )
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                    self.reply(200, {"recipient_id": body["recipient"]["id"], "message_id": f"m_{uuid.uuid4().hex}"})
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v21.0"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.stand_in = StandIn(Handler)
+        self.url = f"{self.stand_in.url}/v21.0"
 
     def messages(self, psid: str | None = None) -> list[dict]:
         """Bodies of the messages sent (not sender actions), to `psid` if given."""
@@ -97,8 +81,7 @@ class FakeGraph:
             ]
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.stand_in.close()
 
 
 @pytest.fixture

@@ -3,21 +3,16 @@ token, an allowed network, nobody else), that its figures follow what really hap
 (messages through the hub, a misbehaving Rasa, a database that is gone, the real bot's
 replies), and that with several gunicorn workers a scrape adds all of them up.
 
-A "misbehaving Rasa" is Python's own http.server: it answers Rasa's /status (a file of
-that name) and refuses the webhook's POST, which is what the hub sees when Rasa is up but
-fails on a message.
+A "misbehaving Rasa" is a stand-in (tests/stand_in.py): it answers Rasa's /status and
+refuses the webhook's POST, which is what the hub sees when Rasa is up but fails on a
+message.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
 import os
 import signal
 import subprocess
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,6 +25,7 @@ from scripts.bench_longpoll import QUIET_ENV, _wait_until_up, hub_command
 from scripts.stack import Stack
 
 from .conftest import ROOT, SAMPLE_KB
+from .stand_in import JsonHandler, StandIn
 from .test_hub_api import agent_online, agent_post, bearer, make_app, new_agent, say, start
 
 TOKEN = "metrics-token-for-tests"
@@ -161,29 +157,16 @@ def test_conversations_by_state_and_the_queue_follow_real_messages(database_url)
         app.extensions["faqbot"].db.dispose()
 
 
-@contextlib.contextmanager
-def misbehaving_rasa(folder: Path) -> Iterator[str]:
-    """Answers GET /status (200), refuses the webhook's POST (501)."""
-    (folder / "status").write_text("{}")
-    handler = functools.partial(QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+class MisbehavingRasa(JsonHandler):
+    """Answers GET /status (200), refuses the webhook's POST (501: there is no do_POST)."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        self.reply(200 if self.route == "/status" else 404, {})
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
-def test_a_rasa_failing_on_a_message_is_counted(sqlite_url, tmp_path):
-    with misbehaving_rasa(tmp_path) as rasa_url:
-        app = make_app(sqlite_url, rasa_url=rasa_url, actions_url="")
+def test_a_rasa_failing_on_a_message_is_counted(sqlite_url):
+    with StandIn(MisbehavingRasa) as rasa:
+        app = make_app(sqlite_url, rasa_url=rasa.url, actions_url="")
         client = app.test_client()
         agent_online(app)
         before = scrape(client)
@@ -238,12 +221,12 @@ def test_with_two_workers_a_scrape_adds_up_both(tmp_path, folder_set):
     if folder_set:
         environment["PROMETHEUS_MULTIPROC_DIR"] = str(multiproc)
     port = free_port()
-    with misbehaving_rasa(tmp_path) as rasa_url:
+    with StandIn(MisbehavingRasa) as rasa:
         env = {
             **environment,
             **QUIET_ENV,
             "DATABASE_URL": database_url,
-            "RASA_URL": rasa_url,
+            "RASA_URL": rasa.url,
             "ACTIONS_URL": "",
             "RATE_LIMIT_NEW_CONVERSATIONS": "off",
             "RATE_LIMIT_MESSAGES": "off",

@@ -11,10 +11,7 @@ recording stand-in for the action server, so that what Rasa sends can be looked 
 
 from __future__ import annotations
 
-import json
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -26,6 +23,8 @@ from handoff.models import Message
 from handoff.rasa_client import HUB_WEBHOOK, RasaClient
 from scripts.stack import Stack
 
+from .stand_in import JsonHandler, StandIn
+
 pytestmark = pytest.mark.e2e
 
 ANSWER = "Odpowiedź z FAQ (nagrana)"
@@ -33,54 +32,39 @@ REMEMBER = "jak oddac buty"  # the stand-in sets the slot last_answer for this o
 QUESTIONS = ["jak zwrocic towar", "ile kosztuje dostawa do paczkomatu", "czy moge zaplacic blikiem"]
 
 
-class Recorder(ThreadingHTTPServer):
+class Recorder(StandIn):
     """An action server that answers every action with ANSWER and keeps each call."""
 
-    daemon_threads = True
-
     def __init__(self, port: int) -> None:
-        super().__init__(("127.0.0.1", port), _Handler)
         self.calls: list[dict] = []
         self.peers: list[int] = []  # the client port of each call: one per open connection
+        recorder = self
 
+        class Handler(JsonHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as rasa-sdk's Sanic does
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as rasa-sdk's Sanic does
+            def do_GET(self) -> None:  # the hub's health check: /status, /health
+                self.reply(200, {"status": "ok"})
 
-    def do_GET(self) -> None:  # the hub's health check: /status, /health
-        self._reply({"status": "ok"})
+            def do_POST(self) -> None:
+                body = self.json_body()
+                recorder.calls.append(body)
+                recorder.peers.append(self.client_address[1])
+                events = [{"event": "slot", "name": "misses", "value": 0}]
+                if body["tracker"]["latest_message"]["text"] == REMEMBER:
+                    events.append({"event": "slot", "name": "last_answer", "value": "returns-how"})
+                self.reply(200, {"events": events, "responses": [{"text": ANSWER}]})
 
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.calls.append(body)
-        self.server.peers.append(self.client_address[1])
-        events = [{"event": "slot", "name": "misses", "value": 0}]
-        if body["tracker"]["latest_message"]["text"] == REMEMBER:
-            events.append({"event": "slot", "name": "last_answer", "value": "returns-how"})
-        self._reply({"events": events, "responses": [{"text": ANSWER}]})
-
-    def _reply(self, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args) -> None:
-        pass
+        super().__init__(Handler, port)
 
 
 @pytest.fixture(scope="module")
 def rasa(tmp_path_factory):
     stack = Stack(with_actions=False, log_dir=tmp_path_factory.mktemp("rasa-logs"))
-    recorder = Recorder(stack.actions_port)
-    threading.Thread(target=recorder.serve_forever, daemon=True).start()
-    stack.start()
-    yield stack, recorder
-    stack.stop()
-    recorder.shutdown()
-    recorder.server_close()
+    with Recorder(stack.actions_port) as recorder:
+        stack.start()
+        yield stack, recorder
+        stack.stop()
 
 
 def calls_for(recorder: Recorder, sender: str) -> list[dict]:

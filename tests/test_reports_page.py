@@ -8,13 +8,10 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import json
 import re
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -22,6 +19,7 @@ from handoff.models import Agent, Conversation, Handoff, Message, Rating
 from handoff.reports import charts, csv_export, pages
 from handoff.reports.model import Cluster
 from tests.desk_client import csrf_token, logged_in, make_desk_app
+from tests.stand_in import JsonHandler, StandIn
 
 HOSTILE = "<script>alert('x')</script>"
 FORMULA = '=HYPERLINK("http://evil.example","klik")'
@@ -400,9 +398,9 @@ def grouping_action_server(calls: list[list[str]], group_of: Callable[[str], str
     (the grouping itself is tests/test_gaps.py's): what the hub sends and does with the
     answer is what is tested here."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_POST(self):  # noqa: N802 (the http.server API)
-            texts = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["texts"]
+            texts = self.json_body()["texts"]
             calls.append(texts)
             members: dict[str, list[int]] = {}
             for index, text in enumerate(texts):
@@ -411,23 +409,10 @@ def grouping_action_server(calls: list[list[str]], group_of: Callable[[str], str
             for indexes in members.values():
                 distinct = list({texts[i]: i for i in reversed(indexes)}.values())[::-1][:5]
                 groups.append({"members": indexes, "examples": distinct, "representative": indexes[0]})
-            body = json.dumps({"groups": groups}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.reply(200, {"groups": groups})
 
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with StandIn(Handler) as actions:
+        yield actions.url
 
 
 def test_a_gap_becomes_a_faq_draft_with_its_phrasings(database_url, tmp_path):
