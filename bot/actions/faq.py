@@ -1,8 +1,8 @@
 """Questions answered from the FAQ: answer, offer the closest entries, or say so.
 
-Each reply is one custom payload the hub understands: the text, buttons and source the
-customer sees, and what retrieval tried (for the agent, should the conversation reach
-one). Two misses in a row hand the conversation to a human; so does a customer who is
+Each reply is one custom payload the hub understands (bot/payloads.py `BotReply`): the
+text, buttons and source the customer sees, and what retrieval tried (for the agent,
+should the conversation reach one). Two misses in a row hand the conversation to a human; so does a customer who is
 losing patience (shouting, swearing, or getting the same answer twice in a row: the
 answer did not help, repeating it would not either).
 """
@@ -16,6 +16,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.payloads import REPEATED_MISSES, BotReply, Button, Handoff
 from knowledge.base import KnowledgeBase, Reply
 from knowledge.entries import Entry
 
@@ -75,7 +76,7 @@ def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, domain: 
     chosen = next(tracker.get_latest_entity_values("entry_id"), None)
     if tracker.get_intent_of_latest_message() == "choose_entry" and chosen in kb:
         entry = kb.entry(chosen, language)
-        dispatcher.utter_message(json_message={"text": entry.answer, "source": source(entry)})
+        dispatcher.utter_message(json_message=BotReply(text=entry.answer, source=source(entry)).to_json())
         return [SlotSet("misses", 0), SlotSet("last_answer", entry.id), SlotSet("bot_answered", True)]
 
     text = tracker.latest_message.get("text") or ""
@@ -87,29 +88,27 @@ def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, domain: 
     if reply.kind == "answer":
         if reply.entry.id == tracker.get_slot("last_answer"):  # asked again: the answer did not help
             return hand_over_frustrated(dispatcher, domain, language, "same_answer_again", meta)
-        payload = {"text": reply.entry.answer, "source": source(reply.entry), "retrieval": meta}
-        dispatcher.utter_message(json_message=payload)
+        answer = BotReply(text=reply.entry.answer, source=source(reply.entry), retrieval=meta)
+        dispatcher.utter_message(json_message=answer.to_json())
         return [SlotSet("misses", 0), SlotSet("last_answer", reply.entry.id), SlotSet("bot_answered", True)]
     if reply.kind == "clarify":
-        buttons = [{"title": e.title, "payload": choose_payload(e.id)} for e in reply.options]
+        buttons = [Button(e.title, choose_payload(e.id)) for e in reply.options]
         buttons.append(human_button(domain, language, "utter_button_none_of_these"))
-        payload = {"text": say(domain, "utter_clarify", language), "buttons": buttons, "retrieval": meta}
-        dispatcher.utter_message(json_message=payload)
+        clarify = BotReply(text=say(domain, "utter_clarify", language), buttons=buttons, retrieval=meta)
+        dispatcher.utter_message(json_message=clarify.to_json())
         return [SlotSet("misses", 0), SlotSet("last_answer", None)]
 
     misses = int(tracker.get_slot("misses") or 0) + 1
     if misses >= MISSES_BEFORE_HANDOFF:
-        payload = {
-            "text": say(domain, "utter_handoff_after_misses", language),
-            "handoff": {"reason": "repeated_misses"},
-            "retrieval": meta,
-        }
-        dispatcher.utter_message(json_message=payload)
+        handoff = BotReply(
+            text=say(domain, "utter_handoff_after_misses", language),
+            handoff=Handoff(REPEATED_MISSES),
+            retrieval=meta,
+        )
+        dispatcher.utter_message(json_message=handoff.to_json())
         return [SlotSet("misses", 0), SlotSet("last_answer", None)]
-    payload = {
-        "text": say(domain, "utter_fallback", language),
-        "buttons": [human_button(domain, language)],
-        "retrieval": meta,
-    }
-    dispatcher.utter_message(json_message=payload)
+    fallback = BotReply(
+        text=say(domain, "utter_fallback", language), buttons=[human_button(domain, language)], retrieval=meta
+    )
+    dispatcher.utter_message(json_message=fallback.to_json())
     return [SlotSet("misses", misses), SlotSet("last_answer", None)]

@@ -1,9 +1,10 @@
 """The conversation goes to a person: say so and tell the hub to queue it.
 
-The hub owns the queue: these replies only carry `handoff` (with the reason agents see),
-and from then on the hub stops sending the conversation's messages to Rasa until an
-agent resolves it. Whether anyone can answer live (business hours, agents online) is
-the hub's to say, in its own message after this one.
+The hub owns the queue: these replies only carry `handoff` (with the reason agents see;
+the payload and the reasons are defined in bot/payloads.py), and from then on the hub
+stops sending the conversation's messages to Rasa until an agent resolves it. Whether
+anyone can answer live (business hours, agents online) is the hub's to say, in its own
+message after this one.
 
 Reasons: `customer_request` (asked for a person), `frustration` ("that didn't help",
 shouting, swearing, or the same answer twice in a row; the signal is kept for agents).
@@ -16,6 +17,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+
+from bot.payloads import CUSTOMER_REQUEST, FRUSTRATION, BotReply, Handoff
 
 from .frustration import frustration_signal
 from .texts import language_of, say
@@ -36,13 +39,12 @@ def hand_over_frustrated(
     retrieval: dict[str, Any] | None = None,
 ) -> list[EventType]:
     """An apology and a person, for a customer the bot has failed or annoyed."""
-    payload: dict[str, Any] = {
-        "text": say(domain, "utter_handoff_frustration", language),
-        "handoff": {"reason": "frustration", "signal": signal},
-    }
-    if retrieval:
-        payload["retrieval"] = retrieval
-    dispatcher.utter_message(json_message=payload)
+    reply = BotReply(
+        text=say(domain, "utter_handoff_frustration", language),
+        handoff=Handoff(FRUSTRATION, signal),
+        retrieval=retrieval,
+    )
+    dispatcher.utter_message(json_message=reply.to_json())
     return reset_slots()
 
 
@@ -59,6 +61,6 @@ class ActionHandoff(Action):
         signal = frustration_signal(tracker.latest_message.get("text") or "")
         if signal:  # "GIVE ME A HUMAN!!!": the agent should know the customer is upset
             return hand_over_frustrated(dispatcher, domain, language, signal)
-        payload = {"text": say(domain, "utter_handoff", language), "handoff": {"reason": "customer_request"}}
-        dispatcher.utter_message(json_message=payload)
+        reply = BotReply(text=say(domain, "utter_handoff", language), handoff=Handoff(CUSTOMER_REQUEST))
+        dispatcher.utter_message(json_message=reply.to_json())
         return reset_slots()

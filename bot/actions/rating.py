@@ -8,8 +8,8 @@ Asked in two cases:
 - after the bot alone helped: a customer who got at least one FAQ answer, and was never
   handed to a person, says thanks or goodbye; the bot answers as always and asks about
   its own help, once per conversation (`bot_rating_asked`).
-The hub stores what these replies carry: `rating: {score}` and `rating_comment`, for
-the agent who resolved the conversation last (none: the bot).
+The hub stores what these replies carry (bot/payloads.py `BotReply`): `rating: {score}`
+and `rating_comment`, for the agent who resolved the conversation last (none: the bot).
 
 The reply after a rating may be a comment or a new question. It is taken as a comment
 unless it reads as a question (bot/actions/questions.py: a question mark, or a first
@@ -28,12 +28,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.payloads import RATING_SCORES, BotReply, Button
+
 from .faq import answer_question
 from .nps import ask_nps, nps_enabled
 from .questions import looks_like_question
-from .texts import language_of, say
+from .texts import hub_metadata, language_of, say
 
-SCORES = range(1, 6)
 NO_COMMENT_PAYLOAD = "/no_comment"
 # A greeting or goodbye right after a rating is small talk, not a comment.
 SMALL_TALK = {"greet": "utter_greet", "goodbye": "utter_goodbye"}
@@ -49,12 +50,12 @@ def score_of(tracker: Tracker) -> int | None:
         score = int(value)
     except (TypeError, ValueError):
         return None
-    return score if score in SCORES else None
+    return score if score in RATING_SCORES else None
 
 
 def ask_rating(dispatcher: CollectingDispatcher, domain: dict[str, Any], language: str, question: str) -> None:
-    buttons = [{"title": str(score), "payload": rate_payload(score)} for score in SCORES]
-    dispatcher.utter_message(json_message={"text": say(domain, question, language), "buttons": buttons})
+    buttons = [Button(str(score), rate_payload(score)) for score in RATING_SCORES]
+    dispatcher.utter_message(json_message=BotReply(text=say(domain, question, language), buttons=buttons).to_json())
 
 
 class ActionAskRating(Action):
@@ -92,10 +93,10 @@ class ActionOfferBotRating(Action):
 def helped_alone(tracker: Tracker) -> bool:
     """The bot answered from the FAQ in this session (`bot_answered`, set by
     bot/actions/faq.py), and no person took part in the conversation: the hub says so
-    (`handed_over` in the metadata), as it knows of every hand-over, its own included
-    (when the bot fails). Rasa sends the actions only the current turn's events, so the
-    history is read from slots and the hub, not from events."""
-    if (tracker.latest_message.get("metadata") or {}).get("handed_over"):
+    (`handed_over` in the metadata, bot/payloads.py `HubMetadata`), as it knows of every
+    hand-over, its own included (when the bot fails). Rasa sends the actions only the
+    current turn's events, so the history is read from slots and the hub, not from events."""
+    if hub_metadata(tracker).handed_over:
         return False
     return bool(tracker.get_slot("bot_answered"))
 
@@ -111,13 +112,9 @@ class ActionRate(Action):
         score = score_of(tracker)
         if score is None:  # only the hub's own buttons send this intent; be safe anyway
             return [SlotSet("awaiting_comment", False)]
-        no_comment = {"title": say(domain, "utter_button_no_comment", language), "payload": NO_COMMENT_PAYLOAD}
-        payload = {
-            "text": say(domain, "utter_rating_thanks", language),
-            "buttons": [no_comment],
-            "rating": {"score": score},
-        }
-        dispatcher.utter_message(json_message=payload)
+        no_comment = Button(say(domain, "utter_button_no_comment", language), NO_COMMENT_PAYLOAD)
+        thanks = BotReply(text=say(domain, "utter_rating_thanks", language), buttons=[no_comment], rating=score)
+        dispatcher.utter_message(json_message=thanks.to_json())
         return [SlotSet("awaiting_comment", True), SlotSet("awaiting_nps", False)]
 
 
@@ -139,10 +136,13 @@ class ActionRatingComment(Action):
         nps = nps_enabled(tracker)
         if intent == "no_comment":
             if not nps:  # the NPS question says enough
-                dispatcher.utter_message(json_message={"text": say(domain, "utter_no_comment", language)})
+                dispatcher.utter_message(
+                    json_message=BotReply(text=say(domain, "utter_no_comment", language)).to_json()
+                )
         elif intent in SMALL_TALK:
-            dispatcher.utter_message(json_message={"text": say(domain, SMALL_TALK[intent], language)})
+            dispatcher.utter_message(json_message=BotReply(text=say(domain, SMALL_TALK[intent], language)).to_json())
         else:
             thanks = "utter_comment_noted" if nps else "utter_comment_thanks"
-            dispatcher.utter_message(json_message={"text": say(domain, thanks, language), "rating_comment": text})
+            reply = BotReply(text=say(domain, thanks, language), rating_comment=text)
+            dispatcher.utter_message(json_message=reply.to_json())
         return done + (ask_nps(dispatcher, domain, language) if nps else [])

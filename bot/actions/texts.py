@@ -9,6 +9,7 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from bot.payloads import Button, HubMetadata
 from knowledge.text import detect_language
 
 DEFAULT_LANGUAGE = "pl"
@@ -18,11 +19,15 @@ HUMAN_PAYLOAD = "/request_human"
 def language_of(tracker: Tracker) -> str:
     """The language the hub detected for this message; a guess from the text otherwise
     (e.g. `rasa shell`, which sends no metadata)."""
-    metadata = tracker.latest_message.get("metadata") or {}
-    language = metadata.get("language")
-    if isinstance(language, str) and language:
+    language = hub_metadata(tracker).language
+    if language:
         return language
     return detect_language(tracker.latest_message.get("text") or "", DEFAULT_LANGUAGE)
+
+
+def hub_metadata(tracker: Tracker) -> HubMetadata:
+    """What the hub says of the latest message (bot/payloads.py); defaults without a hub."""
+    return HubMetadata.from_metadata(tracker.latest_message.get("metadata"))
 
 
 def say(domain: dict[str, Any], response: str, language: str) -> str:
@@ -33,5 +38,5 @@ def say(domain: dict[str, Any], response: str, language: str) -> str:
     return texts.get(language) or texts.get(DEFAULT_LANGUAGE) or next(iter(texts.values()), "")
 
 
-def human_button(domain: dict[str, Any], language: str, response: str = "utter_button_human") -> dict[str, str]:
-    return {"title": say(domain, response, language), "payload": HUMAN_PAYLOAD}
+def human_button(domain: dict[str, Any], language: str, response: str = "utter_button_human") -> Button:
+    return Button(say(domain, response, language), HUMAN_PAYLOAD)
