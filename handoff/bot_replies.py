@@ -1,11 +1,11 @@
 """Rasa's REST replies -> what the customer sees and what the hub must do.
 
-Replies are custom payloads (see bot/domain.yml and bot/actions): `text` (a string, or
-one per language), `buttons`, `source`, plus `retrieval` (what the bot tried, kept for
-agents), `handoff` (queue this conversation), and the survey's answers for the hub to
-store: `rating` (`{"score": 1..5}`), `rating_comment` (the customer's words) and `nps`
-(`{"score": 0..10}`, when NPS_ENABLED asks it).
-Plain Rasa text replies work too.
+The replies' payloads are defined in bot/payloads.py (`BotReply`), shared with the
+actions that send them: the text, buttons and source the customer sees, what retrieval
+tried (kept for agents), `handoff` (queue this conversation, for one of the reasons
+listed there) and the survey's answers for the hub to store (`rating`, `rating_comment`,
+`nps`). Rasa's own responses and plain Rasa text replies are read the same way.
+Malformed parts of a reply are ignored, the rest is kept.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-RATING_SCORES = range(1, 6)
-NPS_SCORES = range(0, 11)
+from bot.payloads import BotReply, localised
 
 
 @dataclass
@@ -34,39 +33,23 @@ class BotTurn:
     nps: int | None = None  # 0-10
 
 
-def _localised(value: Any, language: str, default_language: str) -> str:
-    if isinstance(value, dict):
-        return str(value.get(language) or value.get(default_language) or next(iter(value.values()), ""))
-    return "" if value is None else str(value)
-
-
 def interpret(replies: list[dict[str, Any]], language: str, default_language: str = "pl") -> BotTurn:
+    """One turn of the bot: its messages in the customer's language, and what the hub must
+    do or store (for each, the last reply that carries it wins)."""
     turn = BotTurn(messages=[])
-    for reply in replies:
-        body = reply.get("custom") if isinstance(reply.get("custom"), dict) else reply
-        text = _localised(body.get("text"), language, default_language)
+    for reply in map(BotReply.from_json, replies):
+        if reply.handoff is not None:
+            turn.handoff_reason = reply.handoff.reason
+        if reply.rating is not None:
+            turn.rating = reply.rating
+        if reply.nps is not None:
+            turn.nps = reply.nps
+        if reply.rating_comment is not None:
+            turn.rating_comment = reply.rating_comment
+        text = localised(reply.text, language, default_language)
         buttons = [
-            {"title": _localised(b.get("title"), language, default_language), "payload": str(b.get("payload", ""))}
-            for b in body.get("buttons") or []
-            if isinstance(b, dict)
+            {"title": localised(b.title, language, default_language), "payload": b.payload} for b in reply.buttons
         ]
-        handoff = body.get("handoff")
-        if isinstance(handoff, dict):
-            turn.handoff_reason = str(handoff.get("reason") or "bot")
-        turn.rating = _score(body.get("rating")) or turn.rating
-        nps = _score(body.get("nps"), NPS_SCORES)
-        turn.nps = turn.nps if nps is None else nps
-        if isinstance(body.get("rating_comment"), str) and body["rating_comment"].strip():
-            turn.rating_comment = body["rating_comment"].strip()
         if text or buttons:
-            source = body.get("source") if isinstance(body.get("source"), dict) else None
-            turn.messages.append(BotMessage(text, buttons, source, body.get("retrieval")))
+            turn.messages.append(BotMessage(text, buttons, reply.source, reply.retrieval))
     return turn
-
-
-def _score(rating: Any, scores: range = RATING_SCORES) -> int | None:
-    """A score in `scores`, or None (anything else is not a rating)."""
-    score = rating.get("score") if isinstance(rating, dict) else None
-    if isinstance(score, int) and not isinstance(score, bool) and score in scores:
-        return score
-    return None

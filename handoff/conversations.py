@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import select, update
 from werkzeug.exceptions import NotFound
 
+from bot.payloads import HubMetadata
 from knowledge.text import detect_language
 
 from . import metrics, store, tickets, waiting
@@ -133,12 +134,12 @@ class Conversations:
 
     def _ask_bot(self, conversation: Conversation, customer_message: Message, language: str) -> Turn:
         text = customer_message.payload or for_rasa(customer_message.text)
-        metadata = {
-            "language": language,
-            "channel": conversation.channel,
-            "nps": self.settings.nps_enabled,  # after a rating: "would you recommend us?" (bot/actions/nps.py)
-            "handed_over": conversation.handed_over,  # ever with a person: the bot asks no rating of its own
-        }
+        metadata = HubMetadata(
+            language=language,
+            channel=conversation.channel,
+            nps=self.settings.nps_enabled,  # after a rating: "would you recommend us?" (bot/actions/nps.py)
+            handed_over=conversation.handed_over,  # ever with a person: the bot asks no rating of its own
+        ).to_json()
         try:
             exchange = self.rasa.exchange(conversation.id, text, metadata)  # replies and what Rasa understood
             turn = interpret(exchange.replies, language, self.settings.default_language)
