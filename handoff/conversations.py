@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select, update
 from werkzeug.exceptions import NotFound
 
-from bot.payloads import HubMetadata
+from bot.payloads import BOT_UNAVAILABLE, HubMetadata
 from knowledge.text import detect_language
 
 from . import metrics, store, tickets, waiting
@@ -318,7 +318,7 @@ class Conversations:
             messages = store.append(
                 session, conversation_id, [NewMessage("system", hub_text("bot_unavailable", language))]
             )
-            messages += self._enqueue(session, conversation_id, "bot_unavailable", language)
+            messages += self._enqueue(session, conversation_id, BOT_UNAVAILABLE, language)
             turn = self._turn(session, conversation_id, messages)
         notify(self.pubsub, conversation_id, queue_changed=True)
         return turn

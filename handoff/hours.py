@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.payloads import NO_AGENT_ONLINE, OUT_OF_HOURS
+
 from .models import now
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -145,7 +147,7 @@ def why_no_live_help(hours: BusinessHours, agents_online: int, moment: datetime 
     """None if an agent can answer live now; otherwise why not: "out_of_hours" or
     "no_agent_online" (the handoff's reason, and what the customer is told)."""
     if not hours.is_open(moment):
-        return "out_of_hours"
+        return OUT_OF_HOURS
     if agents_online <= 0:
-        return "no_agent_online"
+        return NO_AGENT_ONLINE
     return None

@@ -15,6 +15,8 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.payloads import OUT_OF_HOURS
+
 from .hours import BusinessHours
 from .models import Conversation, Customer, Message
 from .store import NewMessage
@@ -45,7 +47,7 @@ def find_email(text: str) -> str | None:
 def ticket_notice(reason: str, hours: BusinessHours, known_email: str | None, language: str) -> NewMessage:
     """What the customer is told when the conversation becomes a ticket: why nobody
     answers now, and the e-mail question (or the address we will answer at)."""
-    if reason == "out_of_hours":
+    if reason == OUT_OF_HOURS:
         why = hub_text("ticket_out_of_hours", language, hours=hours.describe(language), timezone=hours.zone.key)
     else:
         why = hub_text("ticket_no_agent_online", language)

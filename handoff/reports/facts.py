@@ -27,13 +27,14 @@ from typing import Any
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
+from bot.payloads import FRUSTRATION
+
 from .. import store
 from ..bot_replies import BotMessage, BotTurn
 from ..models import Conversation, Message, now
 
 RATE_PAYLOAD = "/rate"  # the rating question's buttons (bot/actions/rating.py)
 FAQ_DECISIONS = ("answer", "chosen")
-FRUSTRATION = "frustration"
 FOLLOW_UP_HOURS = 72  # a new conversation this soon means the earlier one did not settle it
 
 
