@@ -47,7 +47,7 @@ class KnowledgeBase:
         return cls(index, calibrate(index, cache), default_language)
 
     def search(self, text: str, k: int = 10) -> list[Hit]:
-        vector = self.index.embedder.encode_one(text)
+        vector = self.index.embedder.encode_one(self.index.as_meant(text))
         return self.index.search(text, vector, self.calibration.scoring, k)
 
     def ask(self, text: str, language: str | None = None, k: int = 10) -> Reply:
@@ -57,7 +57,7 @@ class KnowledgeBase:
             return Reply("fallback", language)
         second = hits[1].score if len(hits) > 1 else 0.0
         close = self.calibration.closeness(hits[0].id, hits[1].id) if len(hits) > 1 else 0.0
-        kind = decide(hits[0].score, second, self.calibration.thresholds, close)
+        kind = decide(hits[0].score, second, self.calibration.thresholds, close, hits[0].dense)
         if kind == "answer":
             return Reply(kind, language, entry=self.entry(hits[0].id, language), hits=tuple(hits))
         if kind == "clarify":

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -44,11 +44,15 @@ GRID = {
     "phrasing_lexical": (0.3, 0.5),
     "answer_dense": (0.0, 0.15, 0.3),
     "answer_lexical": (0.0, 0.15, 0.3),
+    "meaning": (0.0, 0.3, 0.6),
     "dense_floor": (0.75, 0.8),
 }
 # Where to try the `distinct` threshold: quantiles of the samples' own closeness values
 # (a model tuned to the base spreads entries apart, so fixed values would not fit both).
 DISTINCT_QUANTILES = (0.05, 0.1, 0.2, 0.3, 0.5)
+# Where to try the `verbatim` cosine: a message this close to one of the best entry's
+# phrasings is that phrasing, retyped.
+VERBATIM = (0.95, 0.96, 0.97, 0.98, 0.99)
 MIN_SAMPLES = 8  # fewer in-scope samples than this: keep the defaults
 SHORTLIST = 50  # entries per channel and sample that calibration scores on large bases
 
@@ -73,17 +77,13 @@ class Calibration:
 
 class EntryMeaning:
     """Each entry's meaning as the normalised centroid of its phrasings' vectors (every
-    language): the dot product of two is how close the entries are, whatever the
-    customer typed. One 384-float row per entry; nothing pairwise is stored."""
+    language; `KnowledgeIndex.centroids`): the dot product of two is how close the
+    entries are, whatever the customer typed. One row per entry; nothing pairwise is
+    stored."""
 
     def __init__(self, index: KnowledgeIndex) -> None:
         self.position = {entry_id: i for i, entry_id in enumerate(index.ids)}
-        if len(index.texts):
-            sums = np.add.reduceat(index.vectors, index.starts[:-1], axis=0)
-        else:
-            sums = np.zeros((len(index.ids), index.embedder.dimension), np.float32)
-        norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        self.vectors = (sums / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+        self.vectors = index.centroids
 
     def closeness(self, a: str, b: str) -> float:
         i, j = self.position.get(a), self.position.get(b)
@@ -129,19 +129,23 @@ def calibrate(index: KnowledgeIndex, cache: EmbeddingCache, max_phrasings: int =
             DEFAULT_SCORING, DEFAULT_THRESHOLDS, report={"note": "too few phrasings to calibrate"}, meaning=meaning
         )
 
-    loo = _shortlist(_leave_one_out(index, cache, _fair_rows(index, rows)))
-    scoring, report = _best_scoring(loo, _dense_floors(index))
-    samples = [loo, _shortlist(_hurried(index, cache, rows)), _shortlist(_off_topic(index, cache))]
+    floors = _dense_floors(index)
+    loo = _shortlist(_leave_one_out(index, cache, _fair_rows(index, rows)), floors[0])
+    scoring, report = _best_scoring(loo, floors)
+    more = [_hurried(index, cache, rows), _off_topic(index, cache)]
+    samples = [loo, *(_shortlist(s, floors[0]) for s in more)]
     scores = [scoring.combine(s.channels) for s in samples]
     pairs = np.vstack([_top_two(sc, s.columns) for sc, s in zip(scores, samples, strict=True)])
     close = meaning.of_pairs(pairs[:, 0], pairs[:, 1]) if len(index) > 1 else np.ones(len(pairs))
     target = np.concatenate([s.target for s in samples])
     entry = np.concatenate([_entry_of_target(s) for s in samples])
     kind = np.concatenate([s.kind for s in samples])
+    nearest = np.concatenate([_nearest(sc, s.channels) for sc, s in zip(scores, samples, strict=True)])
     top, second, rank = _ranked(np.vstack(scores), target)
     thresholds = _best_thresholds(top, second, rank, kind, close)
+    thresholds = _with_verbatim(thresholds, top, second, rank, kind, close, nearest)
     counts = {k: int((kind == k).sum()) for k in SAMPLE_WEIGHTS}
-    confused = _confused(index, thresholds, top, second, close, pairs, entry)
+    confused = _confused(index, thresholds, top, second, close, nearest, pairs, entry)
     return Calibration(scoring, thresholds, counts, report, meaning, confused)
 
 
@@ -155,6 +159,12 @@ def _fair_rows(index: KnowledgeIndex, rows: np.ndarray) -> np.ndarray:
         return rows
     kept = np.asarray([r for r in rows if index.texts[r] in fair], dtype=np.int64)
     return kept if len(kept) >= MIN_SAMPLES else rows
+
+
+def _nearest(scores: np.ndarray, channels: Channels) -> np.ndarray:
+    """Per sample: the cosine to the closest phrasing of its best-scoring entry."""
+    best = np.argmax(scores, axis=1) if scores.shape[1] else np.zeros(len(scores), np.int64)
+    return channels.phrasing_dense[np.arange(len(scores)), best] if scores.shape[1] else np.zeros(len(scores))
 
 
 def _top_two(scores: np.ndarray, columns: np.ndarray | None) -> np.ndarray:
@@ -181,6 +191,7 @@ def _confused(
     top: np.ndarray,
     second: np.ndarray,
     close: np.ndarray,
+    nearest: np.ndarray,
     pairs: np.ndarray,
     entry: np.ndarray,
 ) -> tuple[ConfusedPair, ...]:
@@ -192,7 +203,7 @@ def _confused(
         first, runner = int(pairs[i, 0]), int(pairs[i, 1])
         if first != entry[i]:
             other = first
-        elif top[i] >= thresholds.answer and decide(top[i], second[i], thresholds, close[i]) == "clarify":
+        elif top[i] >= thresholds.answer and decide(top[i], second[i], thresholds, close[i], nearest[i]) == "clarify":
             other = runner  # sure enough to answer, but the runner-up was as good
         else:
             continue
@@ -221,7 +232,8 @@ def _stable_hash(text: str) -> int:
 def _leave_one_out(index: KnowledgeIndex, cache: EmbeddingCache, rows: np.ndarray) -> _Samples:
     folded = [r for r in rows if fold(index.texts[r]) != index.texts[r].lower()]
     texts = [index.texts[r] for r in rows] + [fold(index.texts[r]) for r in folded]
-    vectors = np.vstack([index.vectors[rows], _embed(index, cache, [fold(index.texts[r]) for r in folded])])
+    held = [index.texts[r] for r in folded]
+    vectors = np.vstack([index.vectors[rows], index.embed_queries([fold(t) for t in held], cache, left_out=held)])
     own = np.concatenate([rows, folded]).astype(np.int64)
     channels = index.channels(texts, vectors, held_out=[np.array([r]) for r in own])
     return _Samples(channels, index.owner[own], np.full(len(own), "leave_one_out"))
@@ -229,28 +241,31 @@ def _leave_one_out(index: KnowledgeIndex, cache: EmbeddingCache, rows: np.ndarra
 
 def _hurried(index: KnowledgeIndex, cache: EmbeddingCache, rows: np.ndarray) -> _Samples:
     texts = [hurried(index.texts[r]) for r in rows]
-    channels = index.channels(texts, _embed(index, cache, texts))
+    channels = index.channels(texts, index.embed_queries(texts, cache))
     return _Samples(channels, index.owner[rows], np.full(len(rows), "hurried"))
 
 
 def _off_topic(index: KnowledgeIndex, cache: EmbeddingCache) -> _Samples:
     texts = list(off_topic_questions())
-    channels = index.channels(texts, _embed(index, cache, texts))
+    channels = index.channels(texts, index.embed_queries(texts, cache))
     return _Samples(channels, np.full(len(texts), -1), np.full(len(texts), "off_topic"))
 
 
-def _shortlist(samples: _Samples, k: int = SHORTLIST) -> _Samples:
+def _shortlist(samples: _Samples, floor: float = GRID["dense_floor"][0], k: int = SHORTLIST) -> _Samples:
     """Keep, for each sample, the entries that can matter: the k best by each channel,
-    by all channels together, and the right one. Scoring the weight grid on ~250
+    by all channels together, by the scores the grid's lightest and heaviest weights
+    give (stretched from `floor`), and the right one. Scoring the weight grid on ~400
     columns instead of 10,000 takes calibration at 10,000 entries from 19 s to 8 s. The
     top two scores, and whether the right entry is first or among the top three, stay
-    exact (tested); deeper ranks, which only weigh in the mean reciprocal rank, may
-    come out a little better. Below 5k entries nothing is dropped."""
+    all but exact for every scoring of the grid (tested); deeper ranks, which only
+    weigh in the mean reciprocal rank, may come out a little better. With at most 5 k
+    entries nothing is dropped."""
     c = samples.channels
     if c.phrasing_dense.shape[1] <= 5 * k:
         return samples
     arrays = [np.nan_to_num(a, neginf=-1e9) for a in c.arrays()]
     arrays.append(sum(arrays) / len(arrays))  # entries good on every channel, best of none
+    arrays += [np.nan_to_num(corner.combine(c), neginf=-1e9) for corner in _grid_corners(floor)]
     columns = [np.argpartition(-a, k - 1, axis=1)[:, :k] for a in arrays]
     columns.append(np.maximum(samples.target, 0)[:, None])
     columns = np.sort(np.concatenate(columns, axis=1), axis=1)
@@ -262,10 +277,11 @@ def _shortlist(samples: _Samples, k: int = SHORTLIST) -> _Samples:
     return _Samples(short, np.where(samples.target >= 0, position, -1), samples.kind, columns)
 
 
-def _embed(index: KnowledgeIndex, cache: EmbeddingCache, texts: list[str]) -> np.ndarray:
-    if not texts:
-        return np.zeros((0, index.embedder.dimension), np.float32)
-    return cache.embed(index.embedder, texts)
+def _grid_corners(floor: float) -> list[Scoring]:
+    """The scorings of the grid's lightest and of its heaviest weights."""
+    weights = {name: values for name, values in GRID.items() if name != "dense_floor"}
+    corners = [{name: pick(values) for name, values in weights.items()} for pick in (min, max)]
+    return [Scoring(**corner, dense_floor=floor) for corner in corners]
 
 
 def hurried(text: str) -> str:
@@ -347,15 +363,7 @@ def _best_thresholds(
     candidates = np.unique(np.quantile(top, np.linspace(0.02, 0.98, 33)))
     gap = top - second
     in_scope = rank >= 0
-    weight = np.zeros(len(top))
-    for k, share in SAMPLE_WEIGHTS.items():
-        mask = kind == k
-        weight[mask] = share / max(1, mask.sum())
-    v, o = VALUE_IN_SCOPE, VALUE_OFF_TOPIC
-    if_answered = np.where(in_scope, np.where(rank == 0, v["correct"], v["wrong"]), o["answer"])
-    top3 = in_scope & (rank < 3)
-    if_clarified = np.where(in_scope, np.where(top3, v["clarify_hit"], v["clarify_miss"]), o["clarify"])
-    if_fallback = np.where(in_scope, v["fallback"], o["fallback"])
+    weight, if_answered, if_clarified, if_fallback = _sample_values(rank, kind)
     # Value of each sample when not answered, for each clarify threshold.
     rest = np.where(top[None, :] >= candidates[:, None], if_clarified, if_fallback)
 
@@ -376,6 +384,48 @@ def _best_thresholds(
     tolerance = _standard_error(outcomes, kind)
     near_best = [r for r in rules if r[0] >= best_value - tolerance]
     return min(near_best, key=lambda r: (r[1].answer, -r[3], -r[0]))[1]
+
+
+def _sample_values(rank: np.ndarray, kind: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each sample's weight (each kind weighs its SAMPLE_WEIGHTS share), and its value
+    if answered, if offered as a choice, if the bot says it does not know."""
+    in_scope = rank >= 0
+    weight = np.zeros(len(rank))
+    for k, share in SAMPLE_WEIGHTS.items():
+        mask = kind == k
+        weight[mask] = share / max(1, mask.sum())
+    v, o = VALUE_IN_SCOPE, VALUE_OFF_TOPIC
+    if_answered = np.where(in_scope, np.where(rank == 0, v["correct"], v["wrong"]), o["answer"])
+    top3 = in_scope & (rank < 3)
+    if_clarified = np.where(in_scope, np.where(top3, v["clarify_hit"], v["clarify_miss"]), o["clarify"])
+    if_fallback = np.where(in_scope, v["fallback"], o["fallback"])
+    return weight, if_answered, if_clarified, if_fallback
+
+
+def _with_verbatim(
+    t: Thresholds,
+    top: np.ndarray,
+    second: np.ndarray,
+    rank: np.ndarray,
+    kind: np.ndarray,
+    close: np.ndarray,
+    nearest: np.ndarray,
+) -> Thresholds:
+    """`t` with the `verbatim` cosine that adds most to the samples' value (none if none
+    adds anything): hurried samples are the phrasings as customers type them, and a rule
+    that answers them whatever the runner-up scored must not answer leave-one-out
+    samples wrongly for it."""
+    weight, if_answered, if_clarified, if_fallback = _sample_values(rank, kind)
+    needed = np.where(close < t.distinct, t.distinct_margin, t.margin)
+    answered = (top >= t.answer) & (top - second >= needed)
+    unsure = np.where(top >= t.clarify, if_clarified, if_fallback)
+    best = (float(np.where(answered, if_answered, unsure) @ weight), t.verbatim)
+    for cosine in VERBATIM:
+        answers = answered | ((nearest >= cosine) & (top >= t.clarify))
+        value = float(np.where(answers, if_answered, unsure) @ weight)
+        if value > best[0] + 1e-9:
+            best = (value, cosine)
+    return replace(t, verbatim=best[1])
 
 
 def _standard_error(outcomes: np.ndarray, kind: np.ndarray) -> float:

@@ -1,9 +1,15 @@
 """The searchable form of a knowledge base.
 
-Four similarities ("channels") between a customer's message and each entry:
+Five similarities ("channels") between a customer's message and each entry:
 - phrasing dense / phrasing lexical: the best of the entry's phrasings (heading and
   `questions`, in every language: a Polish question may match an English phrasing of
   the same id), by embedding cosine and by character n-gram cosine;
+- meaning: the cosine to the centroid of the entry's phrasings. The best phrasing alone
+  follows one phrasing's accidents (a question that shares a phrase with a neighbour's
+  question); the centroid is what the phrasings have in common. Measured as the only
+  signal, on public intent sets with 10 phrasings per entry: top-1 0.88 -> 0.93
+  (English assistant questions), 0.74 -> 0.75 (banking); best phrasing and centroid
+  together 0.93 and 0.77;
 - answer dense / answer lexical: the entry's answer, by embedding cosine and by how much
   of the message's n-grams the answer contains.
 Measured on the sample shop, the answer channels lift top-1 from 0.82 to 0.93 on the
@@ -25,6 +31,7 @@ import numpy as np
 from .embedder import Embedder, EmbeddingCache, Progress
 from .entries import Entry
 from .lexical import Containment, LexicalIndex
+from .text import Diacritics
 
 faiss.omp_set_num_threads(1)  # one query at a time: threads cost more than they save
 
@@ -42,6 +49,7 @@ class Channels:
     phrasing_lexical: np.ndarray
     answer_dense: np.ndarray
     answer_lexical: np.ndarray
+    meaning: np.ndarray
 
     def arrays(self) -> list[np.ndarray]:
         return [getattr(self, f.name) for f in fields(self)]
@@ -61,6 +69,7 @@ class Scoring:
     phrasing_lexical: float = 0.3
     answer_dense: float = 0.3
     answer_lexical: float = 0.3
+    meaning: float = 0.0
     dense_floor: float = 0.8
 
     def _stretch(self, cosine: np.ndarray) -> np.ndarray:
@@ -73,6 +82,7 @@ class Scoring:
             + self.phrasing_lexical * np.where(held_out, 0.0, c.phrasing_lexical)
             + self.answer_dense * self._stretch(c.answer_dense)
             + self.answer_lexical * c.answer_lexical
+            + self.meaning * self._stretch(c.meaning)
         )
         scores[held_out] = -np.inf
         return scores
@@ -86,6 +96,7 @@ class Hit:
     lexical: float  # best phrasing, n-gram cosine
     answer_dense: float
     answer_lexical: float
+    meaning: float  # the centroid of the entry's phrasings, embedding cosine
     phrasing: str  # the phrasing closest in meaning
 
 
@@ -140,6 +151,10 @@ class KnowledgeIndex:
         self.vectors, self.answer_vectors = vectors[: len(texts)], vectors[len(texts) :]
         self.faiss = self._faiss(self.vectors)
         self.answer_faiss = self._faiss(self.answer_vectors)
+        self.vector_sums = self._per_entry_sums(self.vectors)
+        self.centroids = _normalised(self.vector_sums)
+        self.centroid_faiss = self._faiss(self.centroids)
+        self.diacritics = Diacritics(texts + answers)
         self.lexical = LexicalIndex(texts, previous.lexical.features if previous else None)
         self.containment = Containment(answers, previous.containment.grams if previous else None)
 
@@ -158,6 +173,12 @@ class KnowledgeIndex:
             return np.zeros((0, self.embedder.dimension), dtype=np.float32)
         return np.ascontiguousarray(np.vstack([known[t] for t in texts]), dtype=np.float32)
 
+    def _per_entry_sums(self, vectors: np.ndarray) -> np.ndarray:
+        """(entries, dimension): the sum of each entry's phrasing vectors."""
+        if not len(vectors):
+            return np.zeros((len(self.ids), self.embedder.dimension), np.float32)
+        return np.add.reduceat(vectors, self.starts[:-1], axis=0)
+
     def _faiss(self, vectors: np.ndarray) -> faiss.Index:
         index = faiss.IndexScalarQuantizer(
             self.embedder.dimension, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
@@ -168,6 +189,22 @@ class KnowledgeIndex:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def as_meant(self, text: str, left_out: str | None = None) -> str:
+        """What the model embeds of a customer's message: the diacritics they left out
+        put back (text.Diacritics; `left_out`: as if that phrasing were not in the base).
+        The lexical channels read the message as typed."""
+        return self.diacritics.restore(text, left_out)
+
+    def embed_queries(
+        self, texts: Sequence[str], cache: EmbeddingCache, left_out: Sequence[str | None] | None = None
+    ) -> np.ndarray:
+        """Vectors of questions asked (calibration's samples), embedded as the live path
+        embeds a message; `left_out[i]`: the phrasing query i is held out of."""
+        if not texts:
+            return np.zeros((0, self.embedder.dimension), np.float32)
+        left_out = left_out or [None] * len(texts)
+        return cache.embed(self.embedder, [self.as_meant(t, o) for t, o in zip(texts, left_out, strict=True)])
 
     def entry(self, entry_id: str, language: str, fallback_language: str) -> Entry:
         """The entry in the customer's language when a translation exists."""
@@ -193,6 +230,7 @@ class KnowledgeIndex:
             np.maximum.reduceat(lexical[rows], bounds)[None, :],
             np.maximum.reduceat(self.answer_vectors[answer_rows] @ vector, answer_bounds)[None, :],
             np.maximum.reduceat(contained[answer_rows], answer_bounds)[None, :],
+            (self.centroids[candidates] @ vector)[None, :],
         )
         scores = scoring.combine(channels)[0]
         hits = []
@@ -207,6 +245,7 @@ class KnowledgeIndex:
                     lexical=float(channels.phrasing_lexical[0, i]),
                     answer_dense=float(channels.answer_dense[0, i]),
                     answer_lexical=float(channels.answer_lexical[0, i]),
+                    meaning=float(channels.meaning[0, i]),
                     phrasing=self.texts[best_row],
                 )
             )
@@ -217,6 +256,7 @@ class KnowledgeIndex:
         query = vector.reshape(1, -1)
         _, dense_rows = self.faiss.search(query, min(PHRASING_CANDIDATES, len(self.texts)))
         _, answer_rows = self.answer_faiss.search(query, min(ANSWER_CANDIDATES, len(self.answer_vectors)))
+        _, centroid_rows = self.centroid_faiss.search(query, min(ANSWER_CANDIDATES, len(self.ids)))
         lexical_rows = _top(lexical, PHRASING_CANDIDATES // 2)
         contained_rows = _top(contained, ANSWER_CANDIDATES)
         answer_owner = np.repeat(np.arange(len(self.ids)), np.diff(self.answer_starts))
@@ -226,6 +266,7 @@ class KnowledgeIndex:
                 self.owner[lexical_rows],
                 answer_owner[answer_rows[0][answer_rows[0] >= 0]],
                 answer_owner[contained_rows],
+                centroid_rows[0][centroid_rows[0] >= 0],
             ]
         )
 
@@ -235,7 +276,8 @@ class KnowledgeIndex:
         self, texts: Sequence[str], vectors: np.ndarray, held_out: Sequence[np.ndarray] | None = None
     ) -> Channels:
         """Channels of many queries against every entry. `held_out[i]`: phrasing rows
-        that query i must not see (its own phrasing, in leave-one-out)."""
+        that query i must not see (its own phrasing, in leave-one-out): they are left out
+        of their entry's centroid too."""
         parts = []
         for start in range(0, len(texts), BATCH):
             block = slice(start, start + BATCH)
@@ -248,15 +290,31 @@ class KnowledgeIndex:
                     lexical[i, rows] = -np.inf
             answer_dense = vectors[block] @ self.answer_vectors.T
             contained = self._stack([self.containment.scores(q) for q in queries], len(self.answer_vectors))
+            meaning = vectors[block] @ self.centroids.T
+            if held_out is not None:
+                self._without_held_out(meaning, vectors[block], held_out[block])
             parts.append(
                 Channels(
                     self._per_entry(dense, self.starts),
                     self._per_entry(lexical, self.starts),
                     self._per_entry(answer_dense, self.answer_starts),
                     self._per_entry(contained, self.answer_starts),
+                    meaning,
                 )
             )
         return Channels.stack(parts)
+
+    def _without_held_out(self, meaning: np.ndarray, vectors: np.ndarray, held_out: Sequence[np.ndarray]) -> None:
+        """Each query's similarity to the centroid of its held-out rows' entries, as if
+        those rows were not in the index."""
+        for i, rows in enumerate(held_out):
+            for entry in np.unique(self.owner[rows]):
+                mine = rows[self.owner[rows] == entry]
+                if len(mine) >= self.starts[entry + 1] - self.starts[entry]:
+                    meaning[i, entry] = -1.0  # nothing left of the entry's phrasings
+                    continue
+                centroid = _normalised(self.vector_sums[entry] - self.vectors[mine].sum(axis=0))
+                meaning[i, entry] = float(vectors[i] @ centroid)
 
     @staticmethod
     def _stack(rows: list[np.ndarray], width: int) -> np.ndarray:
@@ -266,6 +324,11 @@ class KnowledgeIndex:
     def _per_entry(scores: np.ndarray, starts: np.ndarray) -> np.ndarray:
         """(queries, rows) -> (queries, entries), each entry by its best row."""
         return np.maximum.reduceat(scores, starts[:-1], axis=1)
+
+
+def _normalised(rows: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(rows, axis=-1, keepdims=True)
+    return (rows / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:

@@ -227,6 +227,33 @@ def test_close_scores_of_entries_distinct_in_meaning_are_answered():
     assert decide(0.8, 0.78, Thresholds(0.5, 0.1, 0.3)) == "clarify"  # default: the margin alone
 
 
+def test_a_message_that_retypes_a_phrasing_is_answered_whatever_the_runner_up():
+    t = Thresholds(answer=0.9, margin=0.12, clarify=0.5, verbatim=0.97)
+    assert decide(1.5, 1.42, t, closeness=0.96, nearest=0.976) == "answer"  # "jak zwrocic towar"
+    assert decide(1.5, 1.42, t, closeness=0.96, nearest=0.95) == "clarify"  # only like it: ask
+    assert decide(0.45, 0.1, t, nearest=0.99) == "fallback"  # a retyped phrasing of nothing sure
+    assert decide(1.5, 1.42, Thresholds(0.9, 0.12, 0.5), nearest=0.999) == "clarify"  # default: never
+
+
+def test_calibration_answers_retyped_phrasings_only_where_that_is_never_wrong():
+    """Hurried samples that retype a phrasing (cosine 0.99) are right; leave-one-out
+    samples at 0.96 are right half of the time: the verbatim rule is set between them."""
+    import numpy as np
+
+    from knowledge import calibrate as cal
+
+    n = 200
+    t = Thresholds(answer=2.0, margin=0.12, clarify=0.5)  # close scores: clarified unless verbatim
+    top, second, close = np.full(n, 1.0), np.full(n, 0.95), np.full(n, 0.97)
+    hurried = np.arange(n) < n // 2
+    nearest = np.where(hurried, 0.99, 0.96)
+    rank = np.where(~hurried & (np.arange(n) % 2 == 1), 1, 0)
+    kind = np.where(hurried, "hurried", "leave_one_out")
+    chosen = cal._with_verbatim(t, top, second, rank, kind, close, nearest)
+    assert 0.96 < chosen.verbatim <= 0.99, chosen
+    assert cal._with_verbatim(t, top, second, np.ones(n, int), kind, close, nearest).verbatim == t.verbatim
+
+
 def test_confusions_report_and_validate_warning_name_entries_that_cannot_be_told_apart(
     tmp_path, embedder, embedding_cache
 ):
@@ -387,7 +414,7 @@ def test_confusions_count_what_came_first_and_the_choices_offered_when_the_right
     from knowledge.index import Hit
 
     def hit(entry_id, score):
-        return Hit(entry_id, score, 0.9, 0.5, 0.9, 0.5, "")
+        return Hit(entry_id, score, 0.9, 0.5, 0.9, 0.5, 0.9, "")
 
     replies = {
         "a wrong": Reply("answer", "pl", hits=(hit("b", 0.9), hit("a", 0.5))),

@@ -3,6 +3,7 @@ and without diacritics, clarification when unsure, fallback when nothing is clos
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from knowledge.base import KnowledgeBase
@@ -90,3 +91,34 @@ def test_near_duplicate_phrasings_are_reported_with_both_files(tmp_path, embedde
     assert len(warnings) == 1, warnings
     assert warnings[0].startswith("returns-cost.md:3: warning: 'ile kosztuje zwrot towaru'")
     assert "returns-price.md:3" in warnings[0]
+
+
+def test_the_live_search_and_calibration_see_the_same_channels(sample_kb):
+    """Live, only candidates are scored; calibration scores every entry in batch. Both
+    must give each entry the same five similarities, or thresholds chosen in batch
+    would not fit the live scores."""
+    index = sample_kb.index
+    text = "kurier przywiozl zniszczona paczke, co mam zrobic"
+    vector = index.embedder.encode_one(index.as_meant(text))
+    batch = index.channels([text], vector[None, :])
+    for hit in index.search(text, vector, sample_kb.calibration.scoring, k=5):
+        column = index.ids.index(hit.id)
+        live = (hit.dense, hit.lexical, hit.answer_dense, hit.answer_lexical, hit.meaning)
+        np.testing.assert_allclose(live, [a[0, column] for a in batch.arrays()], atol=1e-5)
+
+
+def test_a_phrasing_held_out_is_left_out_of_its_entrys_meaning_too(sample_kb):
+    index = sample_kb.index
+    row = int(index.starts[index.ids.index("returns-how")]) + 1
+    entry = index.owner[row]
+    channels = index.channels([index.texts[row]], index.vectors[row][None, :], held_out=[np.array([row])])
+    others = [r for r in range(index.starts[entry], index.starts[entry + 1]) if r != row]
+    centroid = index.vectors[others].sum(axis=0)
+    expected = float(index.vectors[row] @ (centroid / np.linalg.norm(centroid)))
+    assert channels.meaning[0, entry] == pytest.approx(expected, abs=1e-5)
+    assert channels.meaning[0, entry] < float(index.vectors[row] @ index.centroids[entry])  # it was in it
+
+
+def test_a_question_typed_without_diacritics_is_embedded_with_them(sample_kb):
+    assert sample_kb.index.as_meant("jak zwrocic towar") == "jak zwrócić towar"
+    assert sample_kb.index.as_meant("How do I return an item?") == "How do I return an item?"

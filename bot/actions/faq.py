@@ -53,6 +53,7 @@ def retrieval(kb: KnowledgeBase, text: str, reply: Reply, version: int) -> dict[
                 "lexical": round(h.lexical, 4),
                 "answer_dense": round(h.answer_dense, 4),
                 "answer_lexical": round(h.answer_lexical, 4),
+                "meaning": round(h.meaning, 4),
             }
             for h in reply.hits[:CANDIDATES_REPORTED]
         ],
