@@ -78,3 +78,21 @@ def test_the_runtime_is_a_setting(monkeypatch):
         runtime_setting()
     monkeypatch.delenv("FAQBOT_EMBEDDING_RUNTIME")
     assert runtime_setting() == "onnx"
+
+
+def test_building_an_index_hands_the_runtimes_memory_back(embedder):
+    """The runtime keeps what a run allocated; after a large batch it must give it back,
+    or an action server that built its index holds hundreds of MB it never uses again.
+    (A session of its own: the shared one's memory already holds earlier builds.)"""
+
+    def rss_mb() -> float:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
+
+    fresh = Embedder(embedder.name)
+    answer = "Masz 14 dni od dnia otrzymania przesyłki, aby odstąpić od umowy bez podawania przyczyny. " * 12
+    texts = [f"{i}. {answer}" for i in range(128)]  # long, like the answers an index embeds
+    fresh.encode(texts[:2])  # the runtime's own first allocations
+    before = rss_mb()
+    fresh.encode(texts)
+    assert rss_mb() - before < 150, (before, rss_mb())
