@@ -163,8 +163,9 @@ def _fair_rows(index: KnowledgeIndex, rows: np.ndarray) -> np.ndarray:
 
 def _nearest(scores: np.ndarray, channels: Channels) -> np.ndarray:
     """Per sample: the cosine to the closest phrasing of its best-scoring entry."""
-    best = np.argmax(scores, axis=1) if scores.shape[1] else np.zeros(len(scores), np.int64)
-    return channels.phrasing_dense[np.arange(len(scores)), best] if scores.shape[1] else np.zeros(len(scores))
+    if not scores.shape[1]:
+        return np.zeros(len(scores))
+    return channels.phrasing_dense[np.arange(len(scores)), np.argmax(scores, axis=1)]
 
 
 def _top_two(scores: np.ndarray, columns: np.ndarray | None) -> np.ndarray:
@@ -307,10 +308,15 @@ def _ranked(scores: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndar
     else:
         top2 = np.hstack([scores, np.full_like(scores, -np.inf)])
     top, second = top2[:, 0], np.where(np.isfinite(top2[:, 1]), top2[:, 1], 0.0)
+    return top, second, _rank(scores, target)
+
+
+def _rank(scores: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The rank of the right entry among the scores (0: first; -1 off-topic)."""
     right = np.where(target >= 0, scores[np.arange(len(scores)), np.maximum(target, 0)], np.inf)
     rank = (scores > right[:, None]).sum(axis=1)
     rank[target < 0] = -1
-    return top, second, rank
+    return rank
 
 
 def _dense_floors(index: KnowledgeIndex, sample: int = 600) -> tuple[float, ...]:
@@ -332,10 +338,11 @@ def _dense_floors(index: KnowledgeIndex, sample: int = 600) -> tuple[float, ...]
 
 def _best_scoring(loo: _Samples, floors: tuple[float, ...] | None = None) -> tuple[Scoring, dict]:
     grid = GRID | {"dense_floor": floors or GRID["dense_floor"]}
+    parts = {floor: Scoring(dense_floor=floor).parts(loo.channels) for floor in grid["dense_floor"]}
     best = None
     for values in itertools.product(*grid.values()):
         scoring = Scoring(**dict(zip(grid, values, strict=True)))
-        _, _, rank = _ranked(scoring.combine(loo.channels), loo.target)
+        rank = _rank(scoring.combine(loo.channels, parts[scoring.dense_floor]), loo.target)
         mrr = float(np.mean(1.0 / (rank + 1)))
         if best is None or mrr > best[0] + 1e-9:
             best = (mrr, scoring, rank)

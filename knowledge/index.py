@@ -75,15 +75,29 @@ class Scoring:
     def _stretch(self, cosine: np.ndarray) -> np.ndarray:
         return np.clip((cosine - self.dense_floor) / (1.0 - self.dense_floor), 0.0, None)
 
-    def combine(self, c: Channels) -> np.ndarray:
+    def parts(self, c: Channels) -> tuple[list[np.ndarray], np.ndarray]:
+        """The channels as they enter the score, in the order of the weights (the dense
+        ones stretched from `dense_floor`; a held-out entry's phrasing channels as 0),
+        and where the held-out entries are. They depend on `dense_floor` alone:
+        calibration computes them once per floor and tries every weight on them."""
         held_out = np.isneginf(c.phrasing_dense)
-        scores = (
-            self.phrasing_dense * self._stretch(np.where(held_out, 0.0, c.phrasing_dense))
-            + self.phrasing_lexical * np.where(held_out, 0.0, c.phrasing_lexical)
-            + self.answer_dense * self._stretch(c.answer_dense)
-            + self.answer_lexical * c.answer_lexical
-            + self.meaning * self._stretch(c.meaning)
-        )
+        arrays = [
+            self._stretch(np.where(held_out, 0.0, c.phrasing_dense)),
+            np.where(held_out, 0.0, c.phrasing_lexical),
+            self._stretch(c.answer_dense),
+            c.answer_lexical,
+            self._stretch(c.meaning),
+        ]
+        return arrays, held_out
+
+    def combine(self, c: Channels, parts: tuple[list[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+        """One score per entry; `parts`: `self.parts(c)`, when already computed."""
+        arrays, held_out = parts or self.parts(c)
+        weights = (self.phrasing_dense, self.phrasing_lexical, self.answer_dense, self.answer_lexical, self.meaning)
+        scores = np.zeros(held_out.shape, np.float32)
+        for weight, array in zip(weights, arrays, strict=True):
+            if weight:
+                scores = scores + weight * array
         scores[held_out] = -np.inf
         return scores
 

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 
 # Letters NFKD does not decompose into a base letter plus a mark.
 _FOLD_EXTRA = str.maketrans({"ł": "l", "ß": "ss", "ø": "o", "đ": "d", "æ": "ae", "œ": "oe"})  # after lower()
@@ -70,6 +71,12 @@ def detect_language(text: str, default: str = "pl") -> str:
     return default
 
 
+@lru_cache(maxsize=200_000)
+def _fold_word(word: str) -> str:
+    """`fold` of one word, remembered: a knowledge base says the same words many times."""
+    return fold(word)
+
+
 class Diacritics:
     """Puts back the diacritics a customer left out, from the knowledge base's own words.
 
@@ -91,7 +98,7 @@ class Diacritics:
 
     @staticmethod
     def _words(text: str) -> list[tuple[str, str]]:
-        return [(fold(word), word) for word in _LETTERS.findall(text.lower())]
+        return [(_fold_word(word), word) for word in _LETTERS.findall(text.lower())]
 
     def restore(self, text: str, left_out: str | None = None) -> str:
         """`text` with each word the knowledge base writes with diacritics written so.
