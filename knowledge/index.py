@@ -168,7 +168,7 @@ class KnowledgeIndex:
         self.vector_sums = self._per_entry_sums(self.vectors)
         self.centroids = _normalised(self.vector_sums)
         self.centroid_faiss = self._faiss(self.centroids)
-        self.diacritics = Diacritics(texts + answers)
+        self.diacritics = Diacritics(texts + answers, previous.diacritics if previous else None)
         self.lexical = LexicalIndex(texts, previous.lexical.features if previous else None)
         self.containment = Containment(answers, previous.containment.grams if previous else None)
 

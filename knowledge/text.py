@@ -8,6 +8,7 @@ is cheap enough to run on every message.
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -90,11 +91,20 @@ class Diacritics:
     ("ze" beside "że") stays as typed. A message with a Polish letter in it was typed
     with diacritics and is left alone, and so is one in English."""
 
-    def __init__(self, texts: Iterable[str]) -> None:
+    def __init__(self, texts: Iterable[str], previous: Diacritics | None = None) -> None:
+        """`previous`: the index's last vocabulary, whose texts are not split again."""
+        known = previous.words if previous is not None else {}
+        self.words: dict[str, tuple[str, ...]] = {}  # each text's words, lower-case, interned
         self._forms: defaultdict[str, Counter[str]] = defaultdict(Counter)  # folded -> forms, with counts
         for text in texts:
-            for folded, form in self._words(text):
-                self._forms[folded][form] += 1
+            words = self.words.get(text)
+            if words is None:
+                words = known.get(text)
+                if words is None:
+                    words = tuple(sys.intern(word) for word in _LETTERS.findall(text.lower()))
+                self.words[text] = words
+            for word in words:
+                self._forms[_fold_word(word)][word] += 1
 
     @staticmethod
     def _words(text: str) -> list[tuple[str, str]]:
