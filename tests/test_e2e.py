@@ -231,7 +231,7 @@ def test_english_conversation(hub):
     answer = only(customer.say("how do I return an item?"))
     assert answer["source"] == {"id": "returns-how", "title": "How do I return an item?"}
 
-    clarification = only(customer.say("change my order"))
+    clarification = only(customer.say("update my order"))  # which change: the order, or its address?
     titles = {b["title"]: b["payload"] for b in clarification["buttons"]}
     assert clarification["text"].startswith("I'm not sure")
     assert "Can I change my order after placing it?" in titles and "None of these – a consultant" in titles
