@@ -6,7 +6,7 @@ that declares a `query` prompt (e5 does: "query: ") gets it on both sides, which
 e5 is meant to be used for symmetric question-to-question matching.
 
 The forward pass runs in ONNX Runtime when the model allows it (knowledge/onnx_encoder.py:
-the same vectors, about three times faster), else in torch; FAQBOT_EMBEDDING_RUNTIME=torch
+the same vectors, about twice as fast), else in torch; FAQBOT_EMBEDDING_RUNTIME=torch
 chooses torch. Training always uses torch (adapt.py).
 """
 

@@ -1,5 +1,5 @@
 """The embedding model's forward pass in ONNX Runtime: the same vectors as torch, about
-three times faster on a CPU (e5-small, one question on two cores: 6 ms against 18 ms).
+twice as fast on a CPU (e5-small, one question on two cores: 8 ms against 18 ms).
 
 Why not sentence-transformers' own `backend="onnx"`: it needs optimum-onnx, which pins
 transformers below the version this project runs. What serving needs is small: the

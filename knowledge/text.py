@@ -72,6 +72,11 @@ def detect_language(text: str, default: str = "pl") -> str:
     return default
 
 
+def _split(text: str) -> tuple[str, ...]:
+    """A text's words, lower-case, interned: a knowledge base says the same words many times."""
+    return tuple(sys.intern(word) for word in _LETTERS.findall(text.lower()))
+
+
 @lru_cache(maxsize=200_000)
 def _fold_word(word: str) -> str:
     """`fold` of one word, remembered: a knowledge base says the same words many times."""
@@ -99,16 +104,10 @@ class Diacritics:
         for text in texts:
             words = self.words.get(text)
             if words is None:
-                words = known.get(text)
-                if words is None:
-                    words = tuple(sys.intern(word) for word in _LETTERS.findall(text.lower()))
+                words = known.get(text) or _split(text)
                 self.words[text] = words
             for word in words:
                 self._forms[_fold_word(word)][word] += 1
-
-    @staticmethod
-    def _words(text: str) -> list[tuple[str, str]]:
-        return [(_fold_word(word), word) for word in _LETTERS.findall(text.lower())]
 
     def restore(self, text: str, left_out: str | None = None) -> str:
         """`text` with each word the knowledge base writes with diacritics written so.
@@ -116,14 +115,14 @@ class Diacritics:
         asks a phrasing typed without diacritics with the phrasing itself held out)."""
         if not self._forms or _POLISH_LETTERS & set(text.lower()) or detect_language(text) == "en":
             return text
-        without = Counter(self._words(left_out)) if left_out else Counter()
+        without = Counter(_split(left_out)) if left_out else Counter()
 
         def restored(match: re.Match[str]) -> str:
             word = match.group(0)
             if not word.isascii():
                 return word
             folded = word.lower()
-            forms = [(n - without[(folded, form)], form) for form, n in self._forms.get(folded, {}).items()]
+            forms = [(n - without[form], form) for form, n in self._forms.get(folded, {}).items()]
             forms = [(n, form) for n, form in forms if n > 0]
             if not forms or any(form.isascii() for _, form in forms):
                 return word
