@@ -44,7 +44,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
     train = commands.add_parser("train", help="adapt the embedding model to this knowledge base (a few minutes)")
     train.add_argument("--kb", help="knowledge-base folder (default: data/faq)")
-    train.add_argument("--epochs", type=int, default=None, help="passes over the phrasings (default: 1)")
+    train.add_argument("--epochs", type=int, default=None, help="passes over the phrasings (default 2)")
     train.add_argument("--force", action="store_true", help="train again even if this content was trained")
     train.set_defaults(handler=cmd_train)
 

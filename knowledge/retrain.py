@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key", required=True)
     parser.add_argument("--model", required=True)
     parser.add_argument("--root", required=True, type=Path)
-    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=Settings.adapt_epochs)
     parser.add_argument("--language", default="pl")
     parser.add_argument("--languages", default="pl,en")
     parser.add_argument("--cache", type=Path)

@@ -48,7 +48,7 @@ class Settings:
     # Off by default in code (tests, scripts); `make run` turns it on (FAQBOT_ADAPT=1).
     adapt: bool = False
     adapt_dir: Path = PROJECT_ROOT / ".cache" / "adapted"
-    adapt_epochs: int = 1
+    adapt_epochs: int = 2  # passes over the phrasings; the second is worth its time (adapt.py)
 
     @classmethod
     def from_env(cls, kb_dir: str | os.PathLike | None = None) -> Settings:
