@@ -327,11 +327,30 @@ def _save(model, root: Path, key: str, check: Check) -> None:
     tmp = root / f".{key}.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     model.save(str(tmp), create_model_card=False)
-    marker = {"adapted_from": check.base_model, "content_key": key, "recipe": RECIPE, "epochs": check.epochs}
+    marker = {
+        "adapted_from": check.base_model,
+        "content_key": key,
+        "recipe": RECIPE,
+        "epochs": check.epochs,
+        "weights": _weights_digest(tmp),
+    }
     (tmp / MARKER).write_text(json.dumps(marker), encoding="utf-8")
     target = root / key
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
+
+
+def _weights_digest(folder: Path) -> str:
+    """A digest of the weights files. The embedding cache is keyed by the model's
+    fingerprint, which reads the marker: without this, two trainings of the same content
+    (a retrain after the training code changed, `--force`) would share cached vectors,
+    and the second model would be served the first one's."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.safetensors")):
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
 
 
 def _write_atomic(path: Path, text: str) -> None:

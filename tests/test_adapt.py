@@ -155,6 +155,24 @@ def test_a_model_no_better_than_the_base_is_not_kept(tmp_path):
     assert adapt.adapted_for(entries, MODEL, root) == (check.key, None)
 
 
+def test_two_trainings_of_one_content_never_share_cached_vectors(tmp_path):
+    """The embedding cache keys vectors by the model's fingerprint: a model retrained for
+    the same content with other weights must get a fingerprint of its own."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(MODEL, device="cpu")
+    check = adapt.Check("k", True, 0.5, 0.6, 1, 1, 1, 1, 2, 1.0, "base")
+    adapt._save(model, tmp_path / "first", "k", check)
+    adapt._save(model, tmp_path / "same", "k", check)
+    with torch.no_grad():
+        model[0].auto_model.encoder.layer[0].output.dense.bias.add_(1e-3)
+    adapt._save(model, tmp_path / "retrained", "k", check)
+    fingerprints = {name: adapt.base_fingerprint(tmp_path / name / "k") for name in ("first", "same", "retrained")}
+    assert fingerprints["first"] == fingerprints["same"], "the same weights keep their cached vectors"
+    assert fingerprints["retrained"] != fingerprints["first"], fingerprints
+
+
 def test_cli_trains_a_better_model_keyed_by_content_and_eval_and_search_use_it(tmp_path):
     kb = delivery_base(tmp_path)
     env = clean_env(FAQBOT_ADAPT_DIR=str(tmp_path / "adapted"), FAQBOT_EMBEDDING_CACHE=str(tmp_path / "cache.db"))
