@@ -30,7 +30,8 @@ import shutil
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -272,6 +273,29 @@ def train(
         words.requires_grad_(True)
 
 
+def cores() -> int:
+    """The cores this process may run on."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+@contextmanager
+def every_core() -> Iterator[None]:
+    """torch on every core while training, whatever the process set before. Importing
+    the index calls `faiss.omp_set_num_threads(1)`, and when torch is already loaded that
+    call lands in torch's own OpenMP runtime (torch loads it into the global namespace):
+    `kb train` and the background retrain ran on one core of two, about 1.6 times
+    slower (the banking set: 313 s against 188 s, with the same figures in `kb eval`)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(cores())
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def adapt(
     entries: Sequence[Entry],
     base_model: str,
@@ -295,9 +319,10 @@ def adapt(
     groups = phrasing_groups(entries)
     train_texts, held = split(groups)
     batches = make_batches(train_texts, epochs, seed)
-    base_top1 = nearest_top1(model, prompt, held, train_texts)
-    train(model, batches, prompt, stop, progress, seed)
-    tuned_top1 = nearest_top1(model, prompt, held, train_texts)
+    with every_core():
+        base_top1 = nearest_top1(model, prompt, held, train_texts)
+        train(model, batches, prompt, stop, progress, seed)
+        tuned_top1 = nearest_top1(model, prompt, held, train_texts)
     check = Check(
         key=key,
         kept=tuned_top1 > base_top1,

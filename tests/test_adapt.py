@@ -155,6 +155,32 @@ def test_a_model_no_better_than_the_base_is_not_kept(tmp_path):
     assert adapt.adapted_for(entries, MODEL, root) == (check.key, None)
 
 
+def test_training_runs_on_every_core_whatever_the_process_had_set(tmp_path, monkeypatch):
+    """Importing the index sets OpenMP to one thread for faiss, and that lands in torch's
+    runtime too: training must not inherit it."""
+    import torch
+
+    for name, text in DISTINCT.items():
+        write(tmp_path / "faq", name, text)
+    entries = EntryLoader(tmp_path / "faq").load().entries
+    during = []
+    real_train = adapt.train
+
+    def train(*args, **kwargs):
+        during.append(torch.get_num_threads())
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(adapt, "train", train)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        adapt.adapt(entries, MODEL, tmp_path / "adapted", progress=False)
+        assert during == [adapt.cores()]
+        assert torch.get_num_threads() == 1, "the process gets back what it had set"
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_two_trainings_of_one_content_never_share_cached_vectors(tmp_path):
     """The embedding cache keys vectors by the model's fingerprint: a model retrained for
     the same content with other weights must get a fingerprint of its own."""
