@@ -9,7 +9,7 @@ entries apart. Two passes (EPOCHS) rather than one: measured with `kb eval` on p
 intent sets, the second pass took the share answered correctly from 64% to 73% on a
 Polish one (top-1 0.850 -> 0.862) and from 78% to 83% on an English one with
 out-of-scope questions, with fewer wrong answers on both, for twice the training time
-(the sample shop: 38 steps, about two minutes of two cores).
+(the sample shop: 38 steps, about 80 seconds of two cores).
 
 The tuned model is a folder keyed by the base's content (ids, questions, answers) and
 the base model's fingerprint, under `Settings.adapt_dir`; beside it, `<key>.json` holds
