@@ -280,16 +280,16 @@ def cores() -> int:
 
 
 @contextmanager
-def every_core() -> Iterator[None]:
-    """torch on every core while training, whatever the process set before. Importing
-    the index calls `faiss.omp_set_num_threads(1)`, and when torch is already loaded that
-    call lands in torch's own OpenMP runtime (torch loads it into the global namespace):
-    `kb train` and the background retrain ran on one core of two, about 1.6 times
-    slower (the banking set: 313 s against 188 s, with the same figures in `kb eval`)."""
+def torch_threads(threads: int) -> Iterator[None]:
+    """torch on `threads` threads while training, whatever the process set before.
+    Importing the index calls `faiss.omp_set_num_threads(1)`, and when torch is already
+    loaded that call lands in torch's own OpenMP runtime (torch loads it into the global
+    namespace): `kb train` ran on one core of two, about 1.6 times slower (the banking
+    set: 313 s against 188 s, with the same figures in `kb eval`)."""
     import torch
 
     before = torch.get_num_threads()
-    torch.set_num_threads(cores())
+    torch.set_num_threads(threads)
     try:
         yield
     finally:
@@ -304,9 +304,11 @@ def adapt(
     stop: Stop | None = None,
     progress: bool = True,
     seed: int = 0,
+    threads: int | None = None,
 ) -> Check:
     """Train, check on held-out phrasings, keep the model only if it is better. Writes
-    `root/<key>/` (when kept) and `root/<key>.json`; raises Cancelled if `stop()`."""
+    `root/<key>/` (when kept) and `root/<key>.json`; raises Cancelled if `stop()`.
+    `threads`: torch's threads while training (default: every core)."""
     from sentence_transformers import SentenceTransformer
 
     from .embedder import _fingerprint
@@ -319,7 +321,7 @@ def adapt(
     groups = phrasing_groups(entries)
     train_texts, held = split(groups)
     batches = make_batches(train_texts, epochs, seed)
-    with every_core():
+    with torch_threads(threads or cores()):
         base_top1 = nearest_top1(model, prompt, held, train_texts)
         train(model, batches, prompt, stop, progress, seed)
         tuned_top1 = nearest_top1(model, prompt, held, train_texts)

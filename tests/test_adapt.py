@@ -177,6 +177,9 @@ def test_training_runs_on_every_core_whatever_the_process_had_set(tmp_path, monk
         adapt.adapt(entries, MODEL, tmp_path / "adapted", progress=False)
         assert during == [adapt.cores()]
         assert torch.get_num_threads() == 1, "the process gets back what it had set"
+        torch.set_num_threads(2)
+        adapt.adapt(entries, MODEL, tmp_path / "again", progress=False, threads=1)  # the background retrain's way
+        assert during[1] == 1 and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
 
