@@ -375,8 +375,7 @@ def _weights_digest(folder: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(folder.rglob("*.safetensors")):
         with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
+            digest.update(hashlib.file_digest(f, "sha256").digest())
     return digest.hexdigest()[:16]
 
 
