@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .calibrate import Calibration, calibrate
 from .decide import Kind, decide
 from .embedder import Embedder, EmbeddingCache, Progress
@@ -47,17 +49,21 @@ class KnowledgeBase:
         return cls(index, calibrate(index, cache), default_language)
 
     def search(self, text: str, k: int = 10) -> list[Hit]:
+        return self._search(text, k)[0]
+
+    def _search(self, text: str, k: int) -> tuple[list[Hit], np.ndarray]:
         vector = self.index.embedder.encode_one(self.index.as_meant(text))
-        return self.index.search(text, vector, self.calibration.scoring, k)
+        return self.index.search(text, vector, self.calibration.scoring, k), vector
 
     def ask(self, text: str, language: str | None = None, k: int = 10) -> Reply:
         language = language or detect_language(text, self.default_language)
-        hits = self.search(text, k)
+        hits, vector = self._search(text, k)
         if not hits:
             return Reply("fallback", language)
         second = hits[1].score if len(hits) > 1 else 0.0
         close = self.calibration.closeness(hits[0].id, hits[1].id) if len(hits) > 1 else 0.0
-        kind = decide(hits[0].score, second, self.calibration.thresholds, close, hits[0].dense)
+        sure = self.calibration.confidence(hits[0].id, vector)
+        kind = decide(hits[0].score, second, self.calibration.thresholds, close, hits[0].dense, sure)
         if kind == "answer":
             return Reply(kind, language, entry=self.entry(hits[0].id, language), hits=tuple(hits))
         if kind == "clarify":

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import classifier as entry_classifier
+from .classifier import EntryClassifier
 from .decide import NEVER, Thresholds, decide
 from .embedder import EmbeddingCache
 from .index import Channels, KnowledgeIndex, Scoring
@@ -53,6 +55,8 @@ DISTINCT_QUANTILES = (0.05, 0.1, 0.2, 0.3, 0.5)
 # Where to try the `verbatim` cosine: a message this close to one of the best entry's
 # phrasings is that phrasing, retyped.
 VERBATIM = (0.95, 0.96, 0.97, 0.98, 0.99)
+# Where to try `confident`: the classifier's probability of the best entry needed to answer.
+CONFIDENT = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 MIN_SAMPLES = 8  # fewer in-scope samples than this: keep the defaults
 SHORTLIST = 50  # entries per channel and sample that calibration scores on large bases
 
@@ -69,10 +73,19 @@ class Calibration:
     report: dict = field(default_factory=dict)  # leave-one-out quality of the chosen scoring
     meaning: EntryMeaning | None = None  # closeness of entries, for `decide`
     confused: tuple[ConfusedPair, ...] = ()  # entries the samples could not tell apart
+    classifier: EntryClassifier | None = None  # how sure of the best entry, for `decide`
 
     def closeness(self, a: str, b: str) -> float:
         """How close in meaning two entries are (1 when unknown: the cautious value)."""
         return self.meaning.closeness(a, b) if self.meaning is not None else 1.0
+
+    def confidence(self, entry_id: str, vector: np.ndarray) -> float:
+        """The classifier's probability that a message (its vector) is about this entry
+        (1 without a classifier: no condition)."""
+        position = self.meaning.position.get(entry_id) if self.meaning is not None else None
+        if self.classifier is None or position is None:
+            return 1.0
+        return self.classifier.probability(vector, position)
 
 
 class EntryMeaning:
@@ -111,6 +124,8 @@ class _Samples:
     channels: Channels
     target: np.ndarray  # entry index (column in `channels`); -1 off-topic
     kind: np.ndarray  # key of SAMPLE_WEIGHTS per sample
+    vectors: np.ndarray  # the samples' embeddings
+    asked_as: np.ndarray | None = None  # leave-one-out: the phrasing row each sample is
     columns: np.ndarray | None = None  # after _shortlist: the entry index of each column
 
 
@@ -144,9 +159,27 @@ def calibrate(index: KnowledgeIndex, cache: EmbeddingCache, max_phrasings: int =
     top, second, rank = _ranked(np.vstack(scores), target)
     thresholds = _best_thresholds(top, second, rank, kind, close)
     thresholds = _with_verbatim(thresholds, top, second, rank, kind, close, nearest)
+    classifier, probabilities = _classifier(index, samples)
+    confidence = np.concatenate(probabilities)[np.arange(len(pairs)), pairs[:, 0]] if classifier else np.ones(len(top))
+    thresholds = _with_confidence(thresholds, top, second, rank, kind, close, nearest, confidence)
     counts = {k: int((kind == k).sum()) for k in SAMPLE_WEIGHTS}
-    confused = _confused(index, thresholds, top, second, close, nearest, pairs, entry)
-    return Calibration(scoring, thresholds, counts, report, meaning, confused)
+    confused = _confused(index, thresholds, top, second, close, nearest, pairs, entry, confidence)
+    return Calibration(scoring, thresholds, counts, report, meaning, confused, classifier)
+
+
+def _classifier(index: KnowledgeIndex, samples: list[_Samples]) -> tuple[EntryClassifier | None, list[np.ndarray]]:
+    """The entry classifier, and each kind of sample's probabilities of every entry:
+    leave-one-out samples from the fold's classifier that never saw their phrasing, the
+    others (phrasings retyped, off-topic questions) as a customer's message."""
+    folds = entry_classifier.fold_of(index.texts)
+    classifier = entry_classifier.fit(index.vectors, index.owner, len(index), folds)
+    if classifier is None:
+        return None, []
+    probabilities = [
+        classifier.probabilities(s.vectors) if s.asked_as is None else classifier.held_out(folds[s.asked_as], s.vectors)
+        for s in samples
+    ]
+    return classifier, probabilities
 
 
 def _fair_rows(index: KnowledgeIndex, rows: np.ndarray) -> np.ndarray:
@@ -195,6 +228,7 @@ def _confused(
     nearest: np.ndarray,
     pairs: np.ndarray,
     entry: np.ndarray,
+    confidence: np.ndarray,
 ) -> tuple[ConfusedPair, ...]:
     """Entry pairs the calibrated rule confuses on the samples: another entry first, or
     a choice offered between the right one and the runner-up because the runner-up
@@ -204,7 +238,10 @@ def _confused(
         first, runner = int(pairs[i, 0]), int(pairs[i, 1])
         if first != entry[i]:
             other = first
-        elif top[i] >= thresholds.answer and decide(top[i], second[i], thresholds, close[i], nearest[i]) == "clarify":
+        elif (
+            top[i] >= thresholds.answer
+            and decide(top[i], second[i], thresholds, close[i], nearest[i], confidence[i]) == "clarify"
+        ):
             other = runner  # sure enough to answer, but the runner-up was as good
         else:
             continue
@@ -237,19 +274,19 @@ def _leave_one_out(index: KnowledgeIndex, cache: EmbeddingCache, rows: np.ndarra
     vectors = np.vstack([index.vectors[rows], index.embed_queries([fold(t) for t in held], cache, left_out=held)])
     own = np.concatenate([rows, folded]).astype(np.int64)
     channels = index.channels(texts, vectors, held_out=[np.array([r]) for r in own])
-    return _Samples(channels, index.owner[own], np.full(len(own), "leave_one_out"))
+    return _Samples(channels, index.owner[own], np.full(len(own), "leave_one_out"), vectors, own)
 
 
 def _hurried(index: KnowledgeIndex, cache: EmbeddingCache, rows: np.ndarray) -> _Samples:
     texts = [hurried(index.texts[r]) for r in rows]
-    channels = index.channels(texts, index.embed_queries(texts, cache))
-    return _Samples(channels, index.owner[rows], np.full(len(rows), "hurried"))
+    vectors = index.embed_queries(texts, cache)
+    return _Samples(index.channels(texts, vectors), index.owner[rows], np.full(len(rows), "hurried"), vectors)
 
 
 def _off_topic(index: KnowledgeIndex, cache: EmbeddingCache) -> _Samples:
     texts = list(off_topic_questions())
-    channels = index.channels(texts, index.embed_queries(texts, cache))
-    return _Samples(channels, np.full(len(texts), -1), np.full(len(texts), "off_topic"))
+    vectors = index.embed_queries(texts, cache)
+    return _Samples(index.channels(texts, vectors), np.full(len(texts), -1), np.full(len(texts), "off_topic"), vectors)
 
 
 def _shortlist(samples: _Samples, floor: float = GRID["dense_floor"][0], k: int = SHORTLIST) -> _Samples:
@@ -275,7 +312,8 @@ def _shortlist(samples: _Samples, floor: float = GRID["dense_floor"][0], k: int 
     short = Channels(*(np.take_along_axis(a, columns, axis=1) for a in c.arrays()))
     short.phrasing_dense[repeated] = -np.inf  # a column listed twice counts once
     position = np.argmax(columns == np.maximum(samples.target, 0)[:, None], axis=1)
-    return _Samples(short, np.where(samples.target >= 0, position, -1), samples.kind, columns)
+    target = np.where(samples.target >= 0, position, -1)
+    return replace(samples, channels=short, target=target, columns=columns)
 
 
 def _grid_corners(floor: float) -> list[Scoring]:
@@ -422,17 +460,58 @@ def _with_verbatim(
     adds anything): hurried samples are the phrasings as customers type them, and a rule
     that answers them whatever the runner-up scored must not answer leave-one-out
     samples wrongly for it."""
+    sure = np.ones(len(top))
+    rules = [replace(t, verbatim=v) for v in (t.verbatim, *VERBATIM)]
+    worth = [_outcomes(r, top, second, rank, kind, close, nearest, sure)[0] for r in rules]
+    return rules[int(np.argmax(np.asarray(worth) - 1e-9 * np.arange(len(worth))))]
+
+
+def _with_confidence(
+    t: Thresholds,
+    top: np.ndarray,
+    second: np.ndarray,
+    rank: np.ndarray,
+    kind: np.ndarray,
+    close: np.ndarray,
+    nearest: np.ndarray,
+    confidence: np.ndarray,
+) -> Thresholds:
+    """`t` with the lowest `confident` probability whose value is within one standard
+    error of the best one's, as `_best_thresholds` prefers the rule that answers most
+    among those the samples cannot tell apart. The error is that of the difference
+    between the two rules: they differ only where the classifier doubts.
+
+    Measured on real questions (adapted model), before -> after: a public banking set,
+    answered wrong 9.5% -> 8.3%, right 73.2% -> 72.6%, clarified 12.2% -> 14.0%; the
+    sample shop, wrong 1.0% -> 0%, right 81.6% -> 81.1%. The best value on the samples
+    asks for more (banking: 0.4-0.5, wrong 4-6% for 2-4 points of right answers and many
+    more choices; the shop: 0.5, five points of right answers for nothing more)."""
+    rules = [replace(t, confident=c) for c in sorted({t.confident, *CONFIDENT})]
+    found = [_outcomes(r, top, second, rank, kind, close, nearest, confidence) for r in rules]
+    best_worth, best_values = max(found, key=lambda f: f[0])
+    for rule, (worth, values) in zip(rules, found, strict=True):
+        if worth >= best_worth - _standard_error(best_values - values, kind):
+            return rule
+    return t
+
+
+def _outcomes(
+    t: Thresholds,
+    top: np.ndarray,
+    second: np.ndarray,
+    rank: np.ndarray,
+    kind: np.ndarray,
+    close: np.ndarray,
+    nearest: np.ndarray,
+    confidence: np.ndarray,
+) -> tuple[float, np.ndarray]:
+    """The samples' weighted value under rule `t`, and each sample's value."""
     weight, if_answered, if_clarified, if_fallback = _sample_values(rank, kind)
     needed = np.where(close < t.distinct, t.distinct_margin, t.margin)
-    answered = (top >= t.answer) & (top - second >= needed)
-    unsure = np.where(top >= t.clarify, if_clarified, if_fallback)
-    best = (float(np.where(answered, if_answered, unsure) @ weight), t.verbatim)
-    for cosine in VERBATIM:
-        answers = answered | ((nearest >= cosine) & (top >= t.clarify))
-        value = float(np.where(answers, if_answered, unsure) @ weight)
-        if value > best[0] + 1e-9:
-            best = (value, cosine)
-    return replace(t, verbatim=best[1])
+    outright = (top >= t.answer) & (top - second >= needed) & (confidence >= t.confident)
+    answers = outright | ((nearest >= t.verbatim) & (top >= t.clarify))
+    values = np.where(answers, if_answered, np.where(top >= t.clarify, if_clarified, if_fallback))
+    return float(values @ weight), values
 
 
 def _standard_error(outcomes: np.ndarray, kind: np.ndarray) -> float:

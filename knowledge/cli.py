@@ -181,7 +181,7 @@ def cmd_eval(args) -> int:
     t = kb.calibration.thresholds
     print(
         f"thresholds: answer {t.answer:.3f}, margin {t.margin:.3f} (unless entries closer than {t.distinct:.3f}), "
-        f"clarify {t.clarify:.3f}; "
+        f"clarify {t.clarify:.3f}, answer only if the classifier gives the best entry {t.confident:.2f}; "
         f"scoring {kb.calibration.scoring}"
     )
     for key, value in figures.items():

@@ -22,7 +22,10 @@ class Thresholds:
     customer choose (-2, below any cosine: never, `margin` alone decides);
     `verbatim`: a message at least this close (cosine) to one of the best entry's own
     phrasings says what that phrasing says, and is answered whatever the runner-up
-    scored ("jak zwrocic towar" beside the heading "Jak mogę zwrócić towar?"; 2: never)."""
+    scored ("jak zwrocic towar" beside the heading "Jak mogę zwrócić towar?"; 2: never);
+    `confident`: the probability the entry classifier (classifier.py) gives the best
+    entry, needed to answer on scores and margins: below it, the bot offers choices
+    (0: no such condition)."""
 
     answer: float
     margin: float
@@ -30,14 +33,18 @@ class Thresholds:
     distinct: float = NEVER
     distinct_margin: float = 0.0
     verbatim: float = NO_VERBATIM
+    confident: float = 0.0
 
 
-def decide(top: float, second: float, t: Thresholds, closeness: float = 1.0, nearest: float = 0.0) -> Kind:
+def decide(
+    top: float, second: float, t: Thresholds, closeness: float = 1.0, nearest: float = 0.0, confidence: float = 1.0
+) -> Kind:
     """`second` is 0 when there is no runner-up; `closeness` is how close in meaning the
     two best entries are (1: as close as can be, the default when unknown); `nearest`
-    the cosine of the message to the best entry's closest phrasing."""
+    the cosine of the message to the best entry's closest phrasing; `confidence` the
+    classifier's probability of the best entry (1 when there is no classifier)."""
     needed = t.distinct_margin if closeness < t.distinct else t.margin
-    if top >= t.answer and top - second >= needed:
+    if top >= t.answer and top - second >= needed and confidence >= t.confident:
         return "answer"
     if nearest >= t.verbatim and top >= t.clarify:
         return "answer"

@@ -23,7 +23,8 @@ def random_samples(n_queries: int, n_entries: int, seed: int = 0) -> cal._Sample
     target = rng.integers(0, n_entries, n_queries)
     target[: n_queries // 5] = -1  # some off-topic
     channels.phrasing_dense[n_queries // 5, :3] = -np.inf  # an entry held out
-    return cal._Samples(channels, target, np.full(n_queries, "leave_one_out"))
+    vectors = rng.normal(size=(n_queries, 8)).astype(np.float32)
+    return cal._Samples(channels, target, np.full(n_queries, "leave_one_out"), vectors)
 
 
 def test_shortlist_keeps_what_decisions_use():

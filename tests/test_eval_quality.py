@@ -2,9 +2,12 @@
 Polish and English questions, with typos and without diacritics, plus out-of-scope
 ones), decided with the very thresholds it uses live. Fails when quality drops below
 what was reached (measured: top1 0.942, top3 0.981, mrr 0.965, answered correctly
-0.723, answered wrongly 0.000, clarified 0.218, fallback 0.058, out-of-scope answered
-0.036; before entries' meaning, diacritics put back and retyped phrasings answered:
-top1 0.932, answered correctly 0.617, clarified 0.228, fallback 0.155)."""
+0.699, answered wrongly 0.000, clarified 0.243, fallback 0.058, out-of-scope answered
+0.036. Before the entry classifier had a say, 0.723 answered and 0.218 clarified: with
+this base model it asks for a probability of 0.2, which turns five of these answers
+into choices and no wrong answer into anything, as its calibration samples could not
+tell. Before entries' meaning, diacritics put back and retyped phrasings answered: top1
+0.932, answered correctly 0.617, clarified 0.228, fallback 0.155)."""
 
 from __future__ import annotations
 
@@ -19,8 +22,8 @@ from knowledge.text import detect_language
 
 from .conftest import EVAL_QUERIES, ROOT, SAMPLE_KB
 
-FLOORS = {"top1": 0.93, "top3": 0.97, "mrr": 0.955, "answered_correct": 0.70}
-CEILINGS = {"answered_wrong": 0.01, "oos_answered": 0.06, "fallback": 0.08, "clarified": 0.24}
+FLOORS = {"top1": 0.93, "top3": 0.97, "mrr": 0.955, "answered_correct": 0.69}
+CEILINGS = {"answered_wrong": 0.01, "oos_answered": 0.06, "fallback": 0.08, "clarified": 0.25}
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,8 @@ and without diacritics, clarification when unsure, fallback when nothing is clos
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -65,6 +67,22 @@ def test_calibration_is_taken_from_the_knowledge_base(sample_kb):
     assert t.clarify <= t.answer
     assert calibration.samples["leave_one_out"] > 100 and calibration.samples["off_topic"] > 30
     assert calibration.report["loo_top1"] > 0.45  # 0.53 measured; 0.35 before the answer channels
+
+
+def test_the_answer_waits_for_the_classifier_to_be_sure(sample_kb):
+    """The live decision asks the classifier: the same question, with a probability no
+    entry can reach required, is offered as a choice instead of answered."""
+    calibration = sample_kb.calibration
+    assert calibration.classifier is not None
+    question = "czy moge zaplacic blikiem"
+    reply = sample_kb.ask(question)
+    assert reply.kind == "answer"
+    vector = sample_kb.index.embedder.encode_one(sample_kb.index.as_meant(question))
+    assert calibration.confidence("payment-blik", vector) >= calibration.thresholds.confident
+    strict = replace(calibration, thresholds=replace(calibration.thresholds, confident=1.01))
+    unsure = KnowledgeBase(sample_kb.index, strict, sample_kb.default_language).ask(question)
+    assert unsure.kind == "clarify"
+    assert "payment-blik" in [e.id for e in unsure.options]
 
 
 def test_tiny_knowledge_base_keeps_default_thresholds(tmp_path, embedder, embedding_cache):
