@@ -26,6 +26,7 @@ class Reply:
     entry: Entry | None = None  # the answer, in the customer's language where possible
     options: tuple[Entry, ...] = ()  # what to offer when clarifying
     hits: tuple[Hit, ...] = field(default=())  # what retrieval tried, best first
+    confidence: float = 1.0  # the entry classifier's probability of the best hit (1: none)
 
 
 class KnowledgeBase:
@@ -65,11 +66,11 @@ class KnowledgeBase:
         sure = self.calibration.confidence(hits[0].id, vector)
         kind = decide(hits[0].score, second, self.calibration.thresholds, close, hits[0].dense, sure)
         if kind == "answer":
-            return Reply(kind, language, entry=self.entry(hits[0].id, language), hits=tuple(hits))
+            return Reply(kind, language, entry=self.entry(hits[0].id, language), hits=tuple(hits), confidence=sure)
         if kind == "clarify":
             options = tuple(self.entry(h.id, language) for h in self._options(hits))
-            return Reply(kind, language, options=options, hits=tuple(hits))
-        return Reply(kind, language, hits=tuple(hits))
+            return Reply(kind, language, options=options, hits=tuple(hits), confidence=sure)
+        return Reply(kind, language, hits=tuple(hits), confidence=sure)
 
     def _options(self, hits: list[Hit]) -> list[Hit]:
         """The two best entries, and a third when it is a plausible choice too."""

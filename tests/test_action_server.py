@@ -182,6 +182,8 @@ def test_webhook_still_runs_action_answer_faq(server):
     assert reply["custom"]["text"] == expected.answer
     assert reply["custom"]["source"]["id"] == "returns-how"
     assert reply["custom"]["retrieval"]["kb_version"] == 1
+    retrieval = reply["custom"]["retrieval"]  # the classifier's say, for the agent's summary
+    assert retrieval["confidence"] >= retrieval["thresholds"]["confident"], retrieval
 
 
 def test_listens_on_the_loopback_interface_only(server):

@@ -594,3 +594,28 @@ def test_the_summary_says_what_the_bot_understood_and_tried_in_words():
     assert summarize({"reason": "bot_unavailable", "understood": [], "retrieval": []}, "en") == [
         "The bot did not get to understand or look up anything.",
     ]
+
+
+def test_the_summary_says_when_the_classifier_doubted_a_high_score():
+    """A choice offered although the first entry scored above the answer threshold: the
+    entry classifier was not sure of it, and the agent is told so, not left to wonder."""
+    from handoff.desk.summary import summarize
+
+    item = {
+        "seq": 1,
+        "query": "zmienic platnosc z przelewu na blik",
+        "decision": "clarify",
+        "candidates": [
+            {"id": "payment-failed", "title": "Płatność się nie udała", "score": 0.91},
+            {"id": "order-change", "title": "Zmiana zamówienia", "score": 0.78},
+        ],
+        "confidence": 0.14,
+        "thresholds": {"answer": 0.82, "margin": 0.12, "clarify": 0.68, "confident": 0.2},
+    }
+    said = summarize({"retrieval": [item]}, "en")[0]
+    assert said.endswith("— the first scored high, but the bot was only 14% sure of it, offered 2 options"), said
+    assert "pewien tylko w 14%" in summarize({"retrieval": [item]}, "pl")[0]
+    for calmer in ({"confidence": 0.5}, {"candidates": [{"id": "a", "title": "A", "score": 0.7}] * 2}):
+        assert summarize({"retrieval": [item | calmer]}, "en")[0].endswith("not sure, offered 2 options")
+    older = {k: v for k, v in item.items() if k != "confidence"}  # recorded before the classifier
+    assert summarize({"retrieval": [older]}, "en")[0].endswith("not sure, offered 2 options")

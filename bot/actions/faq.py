@@ -57,7 +57,13 @@ def retrieval(kb: KnowledgeBase, text: str, reply: Reply, version: int) -> dict[
             }
             for h in reply.hits[:CANDIDATES_REPORTED]
         ],
-        "thresholds": {"answer": round(t.answer, 4), "margin": round(t.margin, 4), "clarify": round(t.clarify, 4)},
+        "confidence": round(reply.confidence, 4),  # the entry classifier's, for the first candidate
+        "thresholds": {
+            "answer": round(t.answer, 4),
+            "margin": round(t.margin, 4),
+            "clarify": round(t.clarify, 4),
+            "confident": round(t.confident, 4),
+        },
         "kb_version": version,
     }
 

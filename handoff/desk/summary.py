@@ -29,6 +29,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "pl": "nie był pewien, zaproponował {count} odpowiedzi",
         "en": "not sure, offered {count} options",
     },
+    "outcome.unsure": {
+        "pl": "pierwsza pasowała, ale bot był jej pewien tylko w {percent}%, zaproponował {count} odpowiedzi",
+        "en": "the first scored high, but the bot was only {percent}% sure of it, offered {count} options",
+    },
     "outcome.fallback": {
         "pl": "nic dość podobnego, powiedział, że nie wie",
         "en": "nothing close enough, said it did not know",
@@ -83,13 +87,27 @@ def _tried(item: dict[str, Any], language: str) -> str:
         f"'{c.get('title', c.get('id'))}' {_score(c.get('score', 0.0), language)}" for c in candidates[:CANDIDATES]
     )
     decision = item.get("decision")
-    if decision == "clarify":
-        outcome = _say("outcome.clarify", language, count=_offered(candidates, item.get("thresholds") or {}))
+    thresholds = item.get("thresholds") or {}
+    if decision == "clarify" and _doubted(item, candidates[0], thresholds):
+        count = _offered(candidates, thresholds)
+        outcome = _say("outcome.unsure", language, percent=round(100 * item["confidence"]), count=count)
+    elif decision == "clarify":
+        outcome = _say("outcome.clarify", language, count=_offered(candidates, thresholds))
     elif decision == "answer":
         outcome = _say("outcome.answer", language)
     else:
         outcome = _say("outcome.fallback", language)
     return _say("tried", language, query=query, candidates=named, outcome=outcome)
+
+
+def _doubted(item: dict[str, Any], first: dict[str, Any], thresholds: dict[str, float]) -> bool:
+    """Whether the best entry scored enough to be answered and the entry classifier's
+    doubt is why the bot offered choices (knowledge.decide): the scores shown would not
+    tell the agent."""
+    confidence, confident = item.get("confidence"), thresholds.get("confident")
+    if confidence is None or confident is None or confidence >= confident:
+        return False
+    return first.get("score", 0.0) >= thresholds.get("answer", float("inf"))
 
 
 def _offered(candidates: list[dict[str, Any]], thresholds: dict[str, float]) -> int:
