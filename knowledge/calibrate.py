@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -157,11 +157,12 @@ def calibrate(index: KnowledgeIndex, cache: EmbeddingCache, max_phrasings: int =
     kind = np.concatenate([s.kind for s in samples])
     nearest = np.concatenate([_nearest(sc, s.channels) for sc, s in zip(scores, samples, strict=True)])
     top, second, rank = _ranked(np.vstack(scores), target)
-    thresholds = _best_thresholds(top, second, rank, kind, close)
-    thresholds = _with_verbatim(thresholds, top, second, rank, kind, close, nearest)
     classifier, probabilities = _classifier(index, samples)
     confidence = np.concatenate(probabilities)[np.arange(len(pairs)), pairs[:, 0]] if classifier else np.ones(len(top))
-    thresholds = _with_confidence(thresholds, top, second, rank, kind, close, nearest, confidence)
+    figures = _Figures(top, second, rank, kind, close, nearest, confidence)
+    thresholds = _best_thresholds(top, second, rank, kind, close)
+    thresholds = _with_verbatim(thresholds, figures)  # `confident` is still 0: no condition
+    thresholds = _with_confidence(thresholds, figures)
     counts = {k: int((kind == k).sum()) for k in SAMPLE_WEIGHTS}
     confused = _confused(index, thresholds, top, second, close, nearest, pairs, entry, confidence)
     return Calibration(scoring, thresholds, counts, report, meaning, confused, classifier)
@@ -447,35 +448,47 @@ def _sample_values(rank: np.ndarray, kind: np.ndarray) -> tuple[np.ndarray, ...]
     return weight, if_answered, if_clarified, if_fallback
 
 
-def _with_verbatim(
-    t: Thresholds,
-    top: np.ndarray,
-    second: np.ndarray,
-    rank: np.ndarray,
-    kind: np.ndarray,
-    close: np.ndarray,
-    nearest: np.ndarray,
-) -> Thresholds:
+@dataclass(frozen=True)
+class _Figures:
+    """What the `verbatim` and `confident` rules are chosen on, per sample: the best and
+    the runner-up's scores, the right entry's rank (-1 off-topic), the kind of sample,
+    how close in meaning the two best entries are, the cosine to the best entry's
+    nearest phrasing, and the classifier's probability of the best entry."""
+
+    top: np.ndarray
+    second: np.ndarray
+    rank: np.ndarray
+    kind: np.ndarray
+    close: np.ndarray
+    nearest: np.ndarray
+    confidence: np.ndarray
+
+    @cached_property
+    def _values(self) -> tuple[np.ndarray, ...]:
+        return _sample_values(self.rank, self.kind)
+
+    def outcomes(self, t: Thresholds) -> tuple[float, np.ndarray]:
+        """The samples' weighted value under rule `t`, and each sample's value."""
+        weight, if_answered, if_clarified, if_fallback = self._values
+        needed = np.where(self.close < t.distinct, t.distinct_margin, t.margin)
+        top = self.top
+        outright = (top >= t.answer) & (top - self.second >= needed) & (self.confidence >= t.confident)
+        answers = outright | ((self.nearest >= t.verbatim) & (top >= t.clarify))
+        values = np.where(answers, if_answered, np.where(top >= t.clarify, if_clarified, if_fallback))
+        return float(values @ weight), values
+
+
+def _with_verbatim(t: Thresholds, figures: _Figures) -> Thresholds:
     """`t` with the `verbatim` cosine that adds most to the samples' value (none if none
     adds anything): hurried samples are the phrasings as customers type them, and a rule
     that answers them whatever the runner-up scored must not answer leave-one-out
     samples wrongly for it."""
-    sure = np.ones(len(top))
     rules = [replace(t, verbatim=v) for v in (t.verbatim, *VERBATIM)]
-    worth = [_outcomes(r, top, second, rank, kind, close, nearest, sure)[0] for r in rules]
+    worth = [figures.outcomes(r)[0] for r in rules]
     return rules[int(np.argmax(np.asarray(worth) - 1e-9 * np.arange(len(worth))))]
 
 
-def _with_confidence(
-    t: Thresholds,
-    top: np.ndarray,
-    second: np.ndarray,
-    rank: np.ndarray,
-    kind: np.ndarray,
-    close: np.ndarray,
-    nearest: np.ndarray,
-    confidence: np.ndarray,
-) -> Thresholds:
+def _with_confidence(t: Thresholds, figures: _Figures) -> Thresholds:
     """`t` with the lowest `confident` probability whose value is within one standard
     error of the best one's, as `_best_thresholds` prefers the rule that answers most
     among those the samples cannot tell apart. The error is that of the difference
@@ -487,31 +500,12 @@ def _with_confidence(
     asks for more (banking: 0.4-0.5, wrong 4-6% for 2-4 points of right answers and many
     more choices; the shop: 0.5, five points of right answers for nothing more)."""
     rules = [replace(t, confident=c) for c in sorted({t.confident, *CONFIDENT})]
-    found = [_outcomes(r, top, second, rank, kind, close, nearest, confidence) for r in rules]
+    found = [figures.outcomes(r) for r in rules]
     best_worth, best_values = max(found, key=lambda f: f[0])
     for rule, (worth, values) in zip(rules, found, strict=True):
-        if worth >= best_worth - _standard_error(best_values - values, kind):
+        if worth >= best_worth - _standard_error(best_values - values, figures.kind):
             return rule
     return t
-
-
-def _outcomes(
-    t: Thresholds,
-    top: np.ndarray,
-    second: np.ndarray,
-    rank: np.ndarray,
-    kind: np.ndarray,
-    close: np.ndarray,
-    nearest: np.ndarray,
-    confidence: np.ndarray,
-) -> tuple[float, np.ndarray]:
-    """The samples' weighted value under rule `t`, and each sample's value."""
-    weight, if_answered, if_clarified, if_fallback = _sample_values(rank, kind)
-    needed = np.where(close < t.distinct, t.distinct_margin, t.margin)
-    outright = (top >= t.answer) & (top - second >= needed) & (confidence >= t.confident)
-    answers = outright | ((nearest >= t.verbatim) & (top >= t.clarify))
-    values = np.where(answers, if_answered, np.where(top >= t.clarify, if_clarified, if_fallback))
-    return float(values @ weight), values
 
 
 def _standard_error(outcomes: np.ndarray, kind: np.ndarray) -> float:

@@ -296,9 +296,11 @@ def test_calibration_answers_retyped_phrasings_only_where_that_is_never_wrong():
     nearest = np.where(hurried, 0.99, 0.96)
     rank = np.where(~hurried & (np.arange(n) % 2 == 1), 1, 0)
     kind = np.where(hurried, "hurried", "leave_one_out")
-    chosen = cal._with_verbatim(t, top, second, rank, kind, close, nearest)
+    sure = np.ones(n)
+    chosen = cal._with_verbatim(t, cal._Figures(top, second, rank, kind, close, nearest, sure))
     assert 0.96 < chosen.verbatim <= 0.99, chosen
-    assert cal._with_verbatim(t, top, second, np.ones(n, int), kind, close, nearest).verbatim == t.verbatim
+    wrong = cal._Figures(top, second, np.ones(n, int), kind, close, nearest, sure)
+    assert cal._with_verbatim(t, wrong).verbatim == t.verbatim
 
 
 def test_confusions_report_and_validate_warning_name_entries_that_cannot_be_told_apart(

@@ -93,7 +93,7 @@ def test_calibration_asks_for_confidence_only_where_it_pays():
     close, nearest = np.ones(n), np.zeros(n)
     t = Thresholds(answer=0.6, margin=0.1, clarify=0.4)
     telling = np.where(rank == 0, rng.uniform(0.5, 1.0, n), rng.uniform(0.05, 0.35, n))
-    chosen = cal._with_confidence(t, top, second, rank, kind, close, nearest, telling)
+    chosen = cal._with_confidence(t, cal._Figures(top, second, rank, kind, close, nearest, telling))
     assert 0.35 < chosen.confident <= 0.5, chosen
     blind = rng.uniform(0.0, 1.0, n)
-    assert cal._with_confidence(t, top, second, rank, kind, close, nearest, blind).confident == 0.0
+    assert cal._with_confidence(t, cal._Figures(top, second, rank, kind, close, nearest, blind)).confident == 0.0
