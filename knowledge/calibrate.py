@@ -160,11 +160,11 @@ def calibrate(index: KnowledgeIndex, cache: EmbeddingCache, max_phrasings: int =
     classifier, probabilities = _classifier(index, samples)
     confidence = np.concatenate(probabilities)[np.arange(len(pairs)), pairs[:, 0]] if classifier else np.ones(len(top))
     figures = _Figures(top, second, rank, kind, close, nearest, confidence)
-    thresholds = _best_thresholds(top, second, rank, kind, close)
+    thresholds = _best_thresholds(figures)
     thresholds = _with_verbatim(thresholds, figures)  # `confident` is still 0: no condition
     thresholds = _with_confidence(thresholds, figures)
     counts = {k: int((kind == k).sum()) for k in SAMPLE_WEIGHTS}
-    confused = _confused(index, thresholds, top, second, close, nearest, pairs, entry, confidence)
+    confused = _confused(index, thresholds, figures, pairs, entry)
     return Calibration(scoring, thresholds, counts, report, meaning, confused, classifier)
 
 
@@ -221,27 +221,20 @@ def _entry_of_target(samples: _Samples) -> np.ndarray:
 
 
 def _confused(
-    index: KnowledgeIndex,
-    thresholds: Thresholds,
-    top: np.ndarray,
-    second: np.ndarray,
-    close: np.ndarray,
-    nearest: np.ndarray,
-    pairs: np.ndarray,
-    entry: np.ndarray,
-    confidence: np.ndarray,
+    index: KnowledgeIndex, thresholds: Thresholds, figures: _Figures, pairs: np.ndarray, entry: np.ndarray
 ) -> tuple[ConfusedPair, ...]:
     """Entry pairs the calibrated rule confuses on the samples: another entry first, or
     a choice offered between the right one and the runner-up because the runner-up
     scored as well (not because neither scored enough to answer)."""
+    f = figures
     counts: dict[tuple[int, int], int] = {}
     for i in np.flatnonzero(entry >= 0):
         first, runner = int(pairs[i, 0]), int(pairs[i, 1])
         if first != entry[i]:
             other = first
         elif (
-            top[i] >= thresholds.answer
-            and decide(top[i], second[i], thresholds, close[i], nearest[i], confidence[i]) == "clarify"
+            f.top[i] >= thresholds.answer
+            and decide(f.top[i], f.second[i], thresholds, f.close[i], f.nearest[i], f.confidence[i]) == "clarify"
         ):
             other = runner  # sure enough to answer, but the runner-up was as good
         else:
@@ -393,23 +386,21 @@ def _best_scoring(loo: _Samples, floors: tuple[float, ...] | None = None) -> tup
     }
 
 
-def _best_thresholds(
-    top: np.ndarray, second: np.ndarray, rank: np.ndarray, kind: np.ndarray, close: np.ndarray | None = None
-) -> Thresholds:
+def _best_thresholds(figures: _Figures) -> Thresholds:
     """Grid search over (answer, margin, clarify). The value is flat over a wide range
     of answer thresholds (measured: within 0.007 from 0.5 to 0.7 on the sample shop), so
     the best point is noise; among rules within one standard error of the best, the one
     that answers most is taken: an instant answer is what customers value most, and the
     samples cannot tell those rules apart.
 
-    `close` is the closeness in meaning of each sample's two best entries: the rule may
-    answer, whatever the margin, when they are further apart than `distinct`."""
-    close = np.ones(len(top)) if close is None else close
+    The rule may answer on the smaller `distinct_margin` when the sample's two best
+    entries are further apart in meaning than `distinct`."""
+    top, second, rank, kind, close = figures.top, figures.second, figures.rank, figures.kind, figures.close
     distincts = [NEVER, *np.unique(np.round(np.quantile(close, DISTINCT_QUANTILES), 4))] if len(close) else [NEVER]
     candidates = np.unique(np.quantile(top, np.linspace(0.02, 0.98, 33)))
     gap = top - second
     in_scope = rank >= 0
-    weight, if_answered, if_clarified, if_fallback = _sample_values(rank, kind)
+    weight, if_answered, if_clarified, if_fallback = figures.values
     # Value of each sample when not answered, for each clarify threshold.
     rest = np.where(top[None, :] >= candidates[:, None], if_clarified, if_fallback)
 
@@ -432,28 +423,12 @@ def _best_thresholds(
     return min(near_best, key=lambda r: (r[1].answer, -r[3], -r[0]))[1]
 
 
-def _sample_values(rank: np.ndarray, kind: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Each sample's weight (each kind weighs its SAMPLE_WEIGHTS share), and its value
-    if answered, if offered as a choice, if the bot says it does not know."""
-    in_scope = rank >= 0
-    weight = np.zeros(len(rank))
-    for k, share in SAMPLE_WEIGHTS.items():
-        mask = kind == k
-        weight[mask] = share / max(1, mask.sum())
-    v, o = VALUE_IN_SCOPE, VALUE_OFF_TOPIC
-    if_answered = np.where(in_scope, np.where(rank == 0, v["correct"], v["wrong"]), o["answer"])
-    top3 = in_scope & (rank < 3)
-    if_clarified = np.where(in_scope, np.where(top3, v["clarify_hit"], v["clarify_miss"]), o["clarify"])
-    if_fallback = np.where(in_scope, v["fallback"], o["fallback"])
-    return weight, if_answered, if_clarified, if_fallback
-
-
 @dataclass(frozen=True)
 class _Figures:
-    """What the `verbatim` and `confident` rules are chosen on, per sample: the best and
-    the runner-up's scores, the right entry's rank (-1 off-topic), the kind of sample,
-    how close in meaning the two best entries are, the cosine to the best entry's
-    nearest phrasing, and the classifier's probability of the best entry."""
+    """What the thresholds are chosen on, per sample: the best and the runner-up's
+    scores, the right entry's rank (-1 off-topic), the kind of sample, how close in
+    meaning the two best entries are, the cosine to the best entry's nearest phrasing,
+    and the classifier's probability of the best entry."""
 
     top: np.ndarray
     second: np.ndarray
@@ -464,12 +439,25 @@ class _Figures:
     confidence: np.ndarray
 
     @cached_property
-    def _values(self) -> tuple[np.ndarray, ...]:
-        return _sample_values(self.rank, self.kind)
+    def values(self) -> tuple[np.ndarray, ...]:
+        """Each sample's weight (each kind weighs its SAMPLE_WEIGHTS share), and its value
+        if answered, if offered as a choice, if the bot says it does not know."""
+        rank, kind = self.rank, self.kind
+        in_scope = rank >= 0
+        weight = np.zeros(len(rank))
+        for k, share in SAMPLE_WEIGHTS.items():
+            mask = kind == k
+            weight[mask] = share / max(1, mask.sum())
+        v, o = VALUE_IN_SCOPE, VALUE_OFF_TOPIC
+        if_answered = np.where(in_scope, np.where(rank == 0, v["correct"], v["wrong"]), o["answer"])
+        top3 = in_scope & (rank < 3)
+        if_clarified = np.where(in_scope, np.where(top3, v["clarify_hit"], v["clarify_miss"]), o["clarify"])
+        if_fallback = np.where(in_scope, v["fallback"], o["fallback"])
+        return weight, if_answered, if_clarified, if_fallback
 
     def outcomes(self, t: Thresholds) -> tuple[float, np.ndarray]:
         """The samples' weighted value under rule `t`, and each sample's value."""
-        weight, if_answered, if_clarified, if_fallback = self._values
+        weight, if_answered, if_clarified, if_fallback = self.values
         needed = np.where(self.close < t.distinct, t.distinct_margin, t.margin)
         top = self.top
         outright = (top >= t.answer) & (top - self.second >= needed) & (self.confidence >= t.confident)

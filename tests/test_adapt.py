@@ -450,7 +450,7 @@ def test_calibration_lets_distinct_entries_be_answered_on_a_small_lead_and_not_c
     close = np.where(np.arange(n) < n // 2, 0.5, 0.95)
     rank = np.where((np.arange(n) >= n // 2) & (np.arange(n) % 2 == 1), 1, 0)
     kind = np.full(n, "leave_one_out")
-    t = cal._best_thresholds(top, second, rank, kind, close)
+    t = cal._best_thresholds(cal._Figures(top, second, rank, kind, close, np.zeros(n), np.ones(n)))
     assert 0.5 < t.distinct <= 0.95 and t.distinct_margin <= 0.01 < t.margin, t
     assert decide(0.8, 0.79, t, closeness=0.5) == "answer"
     assert decide(0.8, 0.79, t, closeness=0.95) == "clarify"

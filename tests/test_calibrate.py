@@ -82,5 +82,6 @@ def test_equal_values_prefer_the_rule_that_answers_more():
     second = top - 0.5
     rank = np.zeros(200, int)
     kind = np.full(200, "leave_one_out")
-    thresholds = cal._best_thresholds(top, second, rank, kind)
+    figures = cal._Figures(top, second, rank, kind, np.ones(200), np.zeros(200), np.ones(200))
+    thresholds = cal._best_thresholds(figures)
     assert thresholds.answer <= np.quantile(top, 0.05)
