@@ -150,7 +150,7 @@ def cmd_search(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import QueryFileError, evaluate, read_queries
+    from .evaluate import IN_SCOPE_SHARES, QueryFileError, evaluate, interval, read_queries
 
     try:
         queries = read_queries(args.queries)
@@ -184,8 +184,13 @@ def cmd_eval(args) -> int:
         f"clarify {t.clarify:.3f}, answer only if the classifier gives the best entry {t.confident:.2f}; "
         f"scoring {kb.calibration.scoring}"
     )
+    counted = {key: in_scope for key in IN_SCOPE_SHARES} | {"oos_answered": len(queries) - in_scope}
     for key, value in figures.items():
-        print(f"{key:>17}: {value}")
+        if counted.get(key):
+            low, high = interval(value, counted[key])
+            print(f"{key:>17}: {value:<6}  95%: {low:.3f}-{high:.3f} of {counted[key]}")
+        else:
+            print(f"{key:>17}: {value}")
     if args.confusions:
         from .confusions import format_confusions
 

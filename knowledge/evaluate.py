@@ -25,6 +25,7 @@ KEYS = (
     "latency_ms_p50",
     "latency_ms_p95",
 )
+IN_SCOPE_SHARES = ("top1", "top3", "answered_correct", "answered_wrong", "clarified", "fallback")
 
 
 class QueryFileError(ValueError):
@@ -91,3 +92,16 @@ def evaluate(kb: KnowledgeBase, queries: list[Query]) -> dict:
         "latency_ms_p50": round(float(np.percentile(latencies, 50)), 2),
         "latency_ms_p95": round(float(np.percentile(latencies, 95)), 2),
     }
+
+
+def interval(share: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a share of `n` questions. Why: with a couple of hundred
+    questions a share moves by several points from one set of such questions to the
+    next, and an editor comparing two models (`--base`) needs to see whether a
+    difference is more than that."""
+    from scipy.stats import binomtest
+
+    if n <= 0:
+        return 0.0, 1.0
+    found = binomtest(round(share * n), n).proportion_ci(level, method="wilson")
+    return float(found.low), float(found.high)

@@ -251,6 +251,7 @@ def test_cli_trains_a_better_model_keyed_by_content_and_eval_and_search_use_it(t
     assert evaluation.returncode == 0, evaluation.stderr
     assert "model: base" in evaluation.stderr and "asked with --base" in evaluation.stderr
     assert "confusions" in evaluation.stdout
+    assert "answered_correct" in evaluation.stdout and "95%: " in evaluation.stdout and " of 3" in evaluation.stdout
 
     # An edit is new content: the model trained for the old one is not used for it.
     edited = kb / "delivery-time.md"

@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-from knowledge.evaluate import KEYS, QueryFileError, evaluate, read_queries
+from knowledge.evaluate import KEYS, QueryFileError, evaluate, interval, read_queries
 from knowledge.text import detect_language
 
 from .conftest import EVAL_QUERIES, ROOT, SAMPLE_KB
@@ -79,6 +79,15 @@ def test_cli_prints_exactly_the_documented_keys():
     figures = json.loads(result.stdout)
     assert tuple(figures) == KEYS
     assert figures["queries"] == len(read_queries(EVAL_QUERIES))
+
+
+def test_interval_holds_the_share_and_narrows_with_more_questions():
+    few, many = interval(0.8, 50), interval(0.8, 2000)
+    assert few[0] < many[0] < 0.8 < many[1] < few[1]
+    assert many[1] - many[0] < 0.04 < 0.2 < few[1] - few[0]
+    low, high = interval(0.0, 200)
+    assert low == 0.0 and 0.01 < high < 0.03  # none wrong in 200 still allows up to about 2%
+    assert interval(0.5, 0) == (0.0, 1.0)
 
 
 def test_bad_query_file_names_the_line(tmp_path):
