@@ -455,14 +455,20 @@ class _Figures:
         if_fallback = np.where(in_scope, v["fallback"], o["fallback"])
         return weight, if_answered, if_clarified, if_fallback
 
-    def outcomes(self, t: Thresholds) -> tuple[float, np.ndarray]:
-        """The samples' weighted value under rule `t`, and each sample's value."""
-        weight, if_answered, if_clarified, if_fallback = self.values
+    def answers(self, t: Thresholds) -> np.ndarray:
+        """Which samples rule `t` answers: `decide` over every sample at once (the rest
+        are offered choices when `top >= t.clarify`). A test holds the two together:
+        calibration must choose thresholds for the rule the bot serves."""
         needed = np.where(self.close < t.distinct, t.distinct_margin, t.margin)
         top = self.top
         outright = (top >= t.answer) & (top - self.second >= needed) & (self.confidence >= t.confident)
-        answers = outright | ((self.nearest >= t.verbatim) & (top >= t.clarify))
-        values = np.where(answers, if_answered, np.where(top >= t.clarify, if_clarified, if_fallback))
+        return outright | ((self.nearest >= t.verbatim) & (top >= t.clarify))
+
+    def outcomes(self, t: Thresholds) -> tuple[float, np.ndarray]:
+        """The samples' weighted value under rule `t`, and each sample's value."""
+        weight, if_answered, if_clarified, if_fallback = self.values
+        unsure = np.where(self.top >= t.clarify, if_clarified, if_fallback)
+        values = np.where(self.answers(t), if_answered, unsure)
         return float(values @ weight), values
 
 

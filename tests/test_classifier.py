@@ -97,3 +97,25 @@ def test_calibration_asks_for_confidence_only_where_it_pays():
     assert 0.35 < chosen.confident <= 0.5, chosen
     blind = rng.uniform(0.0, 1.0, n)
     assert cal._with_confidence(t, cal._Figures(top, second, rank, kind, close, nearest, blind)).confident == 0.0
+
+
+def test_calibration_scores_the_very_rule_the_bot_decides_by():
+    """`_Figures.answers` is `decide` over many samples at once: thresholds chosen on the
+    one must hold for the other, whatever the rule's conditions."""
+    rng = np.random.default_rng(3)
+    n = 2000
+    top = rng.uniform(0.0, 1.2, n)
+    second = top - rng.uniform(0.0, 0.3, n)
+    close, nearest, sure = rng.uniform(0.3, 1.0, n), rng.uniform(0.8, 1.0, n), rng.uniform(0.0, 1.0, n)
+    figures = cal._Figures(top, second, np.zeros(n, int), np.full(n, "hurried"), close, nearest, sure)
+    rules = [
+        Thresholds(0.6, 0.1, 0.4),
+        Thresholds(0.7, 0.12, 0.5, distinct=0.7, distinct_margin=0.02, verbatim=0.97, confident=0.3),
+        Thresholds(0.5, 0.05, 0.5, distinct=0.9, distinct_margin=0.0, verbatim=0.9, confident=0.6),
+    ]
+    for t in rules:
+        expected = [decide(top[i], second[i], t, close[i], nearest[i], sure[i]) for i in range(n)]
+        answers = figures.answers(t)
+        found = np.where(answers, "answer", np.where(top >= t.clarify, "clarify", "fallback"))
+        assert list(found) == expected, t
+        assert 0 < answers.sum() < n  # the samples reach both sides of each rule
