@@ -88,11 +88,12 @@ def _tried(item: dict[str, Any], language: str) -> str:
     )
     decision = item.get("decision")
     thresholds = item.get("thresholds") or {}
-    if decision == "clarify" and _doubted(item, candidates[0], thresholds):
+    if decision == "clarify":
         count = _offered(candidates, thresholds)
-        outcome = _say("outcome.unsure", language, percent=round(100 * item["confidence"]), count=count)
-    elif decision == "clarify":
-        outcome = _say("outcome.clarify", language, count=_offered(candidates, thresholds))
+        if _doubted(item, candidates[0], thresholds):
+            outcome = _say("outcome.unsure", language, percent=round(100 * item["confidence"]), count=count)
+        else:
+            outcome = _say("outcome.clarify", language, count=count)
     elif decision == "answer":
         outcome = _say("outcome.answer", language)
     else:
