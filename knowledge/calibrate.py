@@ -272,15 +272,18 @@ def _leave_one_out(index: KnowledgeIndex, cache: EmbeddingCache, rows: np.ndarra
 
 
 def _hurried(index: KnowledgeIndex, cache: EmbeddingCache, rows: np.ndarray) -> _Samples:
-    texts = [hurried(index.texts[r]) for r in rows]
-    vectors = index.embed_queries(texts, cache)
-    return _Samples(index.channels(texts, vectors), index.owner[rows], np.full(len(rows), "hurried"), vectors)
+    return _asked(index, cache, [hurried(index.texts[r]) for r in rows], index.owner[rows], "hurried")
 
 
 def _off_topic(index: KnowledgeIndex, cache: EmbeddingCache) -> _Samples:
     texts = list(off_topic_questions())
+    return _asked(index, cache, texts, np.full(len(texts), -1), "off_topic")
+
+
+def _asked(index: KnowledgeIndex, cache: EmbeddingCache, texts: list[str], target: np.ndarray, kind: str) -> _Samples:
+    """Samples asked as a customer's messages are: embedded as queries, every phrasing in play."""
     vectors = index.embed_queries(texts, cache)
-    return _Samples(index.channels(texts, vectors), np.full(len(texts), -1), np.full(len(texts), "off_topic"), vectors)
+    return _Samples(index.channels(texts, vectors), target, np.full(len(texts), kind), vectors)
 
 
 def _shortlist(samples: _Samples, floor: float = GRID["dense_floor"][0], k: int = SHORTLIST) -> _Samples:
