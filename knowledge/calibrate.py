@@ -398,10 +398,9 @@ def _best_thresholds(figures: _Figures) -> Thresholds:
 
     The rule may answer on the smaller `distinct_margin` when the sample's two best
     entries are further apart in meaning than `distinct`."""
-    top, second, rank, kind, close = figures.top, figures.second, figures.rank, figures.kind, figures.close
+    top, rank, kind, close = figures.top, figures.rank, figures.kind, figures.close
     distincts = [NEVER, *np.unique(np.round(np.quantile(close, DISTINCT_QUANTILES), 4))] if len(close) else [NEVER]
     candidates = np.unique(np.quantile(top, np.linspace(0.02, 0.98, 33)))
-    gap = top - second
     in_scope = rank >= 0
     weight, if_answered, if_clarified, if_fallback = figures.values
     # Value of each sample when not answered, for each clarify threshold.
@@ -412,8 +411,9 @@ def _best_thresholds(figures: _Figures) -> Thresholds:
     for answer_at, margin, distinct, distinct_margin in itertools.product(candidates, MARGINS, distincts, MARGINS):
         if (distinct_margin > 0) if distinct == NEVER else (distinct_margin >= margin):
             continue  # no rule of its own: the same as `margin` alone
-        needed = np.where(close < distinct, distinct_margin, margin)
-        answers = (top >= answer_at) & (gap >= needed)
+        # `verbatim` and `confident` are chosen afterwards: at their defaults (never, no
+        # condition) `clarify` plays no part in which samples are answered.
+        answers = figures.answers(Thresholds(float(answer_at), float(margin), 0.0, float(distinct), distinct_margin))
         outcomes = np.where(answers, if_answered, rest)
         values = outcomes @ weight
         values[candidates > answer_at] = -np.inf
